@@ -1,0 +1,202 @@
+// Avatar meshes (a stylised mannequin: capsule body, head, accent scarf and visor) and the
+// registry of remote avatars fed by ticks and rendered through interpolation.
+import * as THREE from 'three';
+import { CSS2DObject } from 'three/addons/renderers/CSS2DRenderer.js';
+import { Track } from './interp.js';
+import { blobTexture, hexOr } from './textures.js';
+
+const geo = {}; // shared geometries: hundreds of avatars, a handful of buffers
+function shared() {
+  if (geo.body) return geo;
+  geo.body = new THREE.CapsuleGeometry(0.26, 0.62, 6, 16);
+  geo.head = new THREE.SphereGeometry(0.19, 20, 16);
+  geo.scarf = new THREE.TorusGeometry(0.17, 0.055, 10, 24);
+  geo.visor = new THREE.BoxGeometry(0.24, 0.07, 0.08);
+  geo.blob = new THREE.PlaneGeometry(1.1, 1.1);
+  geo.stand = new THREE.CylinderGeometry(0.02, 0.02, 0.35, 8);
+  geo.base = new THREE.CylinderGeometry(0.18, 0.2, 0.03, 20);
+  return geo;
+}
+const headMat = new THREE.MeshStandardMaterial({ color: '#f3ede4', roughness: 0.5 });
+const darkMat = new THREE.MeshStandardMaterial({ color: '#1d1d22', roughness: 0.3, metalness: 0.3 });
+
+// Body parts only (used by both visitors and the showroom's decorative mannequins).
+// Local frame: feet at y=0, facing -z (yaw 0), as three.js object.rotation.y = yaw expects.
+function figure(color, accent, { visor = true } = {}) {
+  const g = shared();
+  const root = new THREE.Group();
+  const bodyMat = new THREE.MeshStandardMaterial({ color, roughness: 0.55 });
+  const accentMat = new THREE.MeshStandardMaterial({ color: accent, roughness: 0.45 });
+  const body = new THREE.Mesh(g.body, bodyMat);
+  body.position.y = 0.57;
+  const scarf = new THREE.Mesh(g.scarf, accentMat);
+  scarf.rotation.x = Math.PI / 2;
+  scarf.position.y = 1.12;
+  const head = new THREE.Mesh(g.head, headMat);
+  head.position.y = 1.36;
+  root.add(body, scarf, head);
+  if (visor) {
+    const v = new THREE.Mesh(g.visor, darkMat);
+    v.position.set(0, 1.39, -0.16); // on the -z side: shows which way the avatar faces
+    root.add(v);
+  }
+  for (const m of root.children) m.castShadow = true;
+  root.userData.materials = [bodyMat, accentMat];
+  return root;
+}
+
+// Decorative showroom mannequin on a small stand (static; no shadows per mannequin needed).
+export function makeMannequin(color, accent) {
+  const g = shared();
+  const root = new THREE.Group();
+  const base = new THREE.Mesh(g.base, darkMat);
+  base.position.y = 0.015;
+  const pole = new THREE.Mesh(g.stand, darkMat);
+  pole.position.y = 0.17;
+  const fig = figure(color, accent, { visor: false });
+  fig.position.y = 0.3;
+  fig.scale.setScalar(0.95);
+  root.add(base, pole, fig);
+  return root;
+}
+
+export function lookColors(look) {
+  return {
+    color: hexOr(look?.color, '#6d7fa8'),
+    accent: hexOr(look?.accent, '#f2c14e'),
+  };
+}
+
+// A visitor avatar: figure + blob shadow + name tag (CSS2D, text only — names are untrusted).
+export class Avatar {
+  constructor(name, look, { self = false } = {}) {
+    this.group = new THREE.Group();
+    const { color, accent } = lookColors(look);
+    this.look = { color, accent };
+    this.body = figure(color, accent);
+    this.group.add(this.body);
+    this.blobMat = new THREE.MeshBasicMaterial({ map: blobTexture(), transparent: true, depthWrite: false });
+    const blob = new THREE.Mesh(shared().blob, this.blobMat);
+    blob.rotation.x = -Math.PI / 2;
+    blob.position.y = 0.02;
+    blob.renderOrder = 3;
+    this.group.add(blob);
+    this.tag = document.createElement('div');
+    this.tag.className = self ? 'name-tag self' : 'name-tag';
+    this.tag.textContent = name; // textContent, never innerHTML
+    this.label = new CSS2DObject(this.tag);
+    this.label.position.set(0, 1.85, 0);
+    this.group.add(this.label);
+    this.name = name;
+    this.phase = Math.random() * 10;
+    this.speed = 0;
+  }
+
+  setName(name) {
+    this.name = name;
+    this.tag.textContent = name;
+  }
+
+  setLook(look) {
+    const { color, accent } = lookColors(look);
+    if (color === this.look.color && accent === this.look.accent) return;
+    this.look = { color, accent };
+    const [bodyMat, accentMat] = this.body.userData.materials;
+    bodyMat.color.set(color);
+    accentMat.color.set(accent);
+  }
+
+  // Place at pose; a little walk bob/sway when moving makes motion readable at a glance.
+  pose(x, y, z, yaw, dt) {
+    const p = this.group.position;
+    const moved = dt > 0 ? Math.hypot(x - p.x, z - p.z) / dt : 0;
+    this.speed += (moved - this.speed) * Math.min(1, dt * 10);
+    p.set(x, y, z);
+    this.group.rotation.y = yaw;
+    const walking = Math.min(1, this.speed / 2);
+    this.phase += dt * (4 + this.speed * 2);
+    this.body.position.y = Math.abs(Math.sin(this.phase)) * 0.06 * walking;
+    this.body.rotation.z = Math.sin(this.phase) * 0.05 * walking;
+  }
+
+  setLabelVisible(v) {
+    this.label.visible = v;
+  }
+
+  dispose() {
+    this.label.element.remove();
+    for (const m of this.body.userData.materials) m.dispose();
+    this.blobMat.dispose();
+  }
+}
+
+// Remote avatars in view: enter/leave/records from ticks, poses from interpolation.
+export class RemoteAvatars {
+  constructor(parent, { tickMs = 100, delayMs = 100 } = {}) {
+    this.parent = parent;
+    this.tickMs = tickMs;
+    this.delayMs = delayMs;
+    this.map = new Map(); // id -> {avatar, track, name}
+  }
+
+  get size() { return this.map.size; }
+
+  enter(id, name, look) {
+    const cur = this.map.get(id);
+    if (cur) { // re-enter (e.g. look changed): update in place, keep the track
+      cur.avatar.setName(name);
+      cur.avatar.setLook(look);
+      cur.name = name;
+      return;
+    }
+    const avatar = new Avatar(name, look);
+    avatar.group.visible = false; // until its first position record
+    this.parent.add(avatar.group);
+    this.map.set(id, { id, name, avatar, track: new Track({ tickMs: this.tickMs }) });
+  }
+
+  leave(id) {
+    const e = this.map.get(id);
+    if (!e) return;
+    this.parent.remove(e.avatar.group);
+    e.avatar.dispose();
+    this.map.delete(id);
+  }
+
+  record(t, r) {
+    let e = this.map.get(r.id);
+    if (!e) { // a record without a prior enter (missed packet): show it rather than drop it
+      this.enter(r.id, `#${r.id}`, {});
+      e = this.map.get(r.id);
+    }
+    e.track.push(t, r.x, r.y, r.z, r.yaw);
+  }
+
+  clear() {
+    for (const id of [...this.map.keys()]) this.leave(id);
+  }
+
+  // Interpolated pose of every avatar at render time rt (serverNow - delay).
+  poses(rt) {
+    const out = [];
+    for (const e of this.map.values()) {
+      const s = e.track.sample(rt);
+      if (s) out.push({ id: e.id, name: e.name, x: s.x, y: s.y, z: s.z, yaw: s.yaw });
+    }
+    return out;
+  }
+
+  update(serverNow, dt, focus) {
+    const rt = serverNow - this.delayMs;
+    for (const e of this.map.values()) {
+      const s = e.track.sample(rt);
+      if (!s) continue;
+      e.track.trim(rt);
+      const g = e.avatar.group;
+      if (!g.visible) { g.visible = true; g.position.set(s.x, s.y, s.z); }
+      e.avatar.pose(s.x, s.y, s.z, s.yaw, dt);
+      // Name tags only nearby: a crowd of tags far away is noise and costs DOM work.
+      e.avatar.setLabelVisible(!focus || Math.hypot(s.x - focus.x, s.z - focus.z) < 22);
+    }
+  }
+}

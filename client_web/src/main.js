@@ -1,0 +1,359 @@
+// Vetrina web client entry point: wires network, scene, avatars, controls and HUD together.
+import * as THREE from 'three';
+import { CSS2DRenderer } from 'three/addons/renderers/CSS2DRenderer.js';
+import { Net } from './net.js';
+import { parseTick } from './tick.js';
+import { buildRoom } from './scene.js';
+import { Avatar, RemoteAvatars } from './avatars.js';
+import { Controls } from './controls.js';
+import { makeWorld, stepMove } from './collide.js';
+import { lerpAngle, wrapAngle } from './interp.js';
+import * as hud from './hud.js';
+
+const INTERP_DELAY_MS = 100; // render remote avatars this far behind server time
+const SEND_INTERVAL_MS = 75; // ≤ ~13 moves/s while moving (protocol allows 20/s)
+const LOOK_KEY = 'vetrina.look';
+const NAME_KEY = 'vetrina.name';
+
+const store = (() => { try { return window.sessionStorage; } catch { return null; } })();
+
+// A random but stable (per tab) outfit: saturated body colour plus a complementary accent.
+function loadLook() {
+  try {
+    const saved = JSON.parse(store?.getItem(LOOK_KEY) || 'null');
+    if (saved && /^#[0-9a-f]{6}$/i.test(saved.color) && /^#[0-9a-f]{6}$/i.test(saved.accent)) return saved;
+  } catch { /* fall through to a fresh look */ }
+  const h = Math.random();
+  const look = {
+    color: '#' + new THREE.Color().setHSL(h, 0.55, 0.47).getHexString(),
+    accent: '#' + new THREE.Color().setHSL((h + 0.42) % 1, 0.75, 0.62).getHexString(),
+  };
+  store?.setItem(LOOK_KEY, JSON.stringify(look));
+  return look;
+}
+
+// ---------------------------------------------------------------- graphics
+const stageEl = document.getElementById('stage');
+const scene = new THREE.Scene();
+scene.background = new THREE.Color('#f4f1ea');
+const camera = new THREE.PerspectiveCamera(55, innerWidth / innerHeight, 0.1, 400);
+camera.position.set(0, 6, 10);
+let renderer = null;
+let labels = null;
+try {
+  renderer = new THREE.WebGLRenderer({ antialias: true, powerPreference: 'high-performance' });
+  renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
+  renderer.setSize(innerWidth, innerHeight);
+  renderer.shadowMap.enabled = true;
+  renderer.shadowMap.type = THREE.PCFShadowMap;
+  renderer.toneMapping = THREE.NeutralToneMapping; // keeps brand colours true, tames highlights
+  renderer.toneMappingExposure = 1.0;
+  stageEl.append(renderer.domElement);
+} catch (err) {
+  // No WebGL: the client still connects and works (HUD, presence); only the 3D view is missing.
+  renderer = null;
+  hud.showFatal('3D view unavailable in this browser (WebGL is disabled). You are still connected.');
+  console.warn('WebGL unavailable', err);
+}
+labels = new CSS2DRenderer();
+labels.setSize(innerWidth, innerHeight);
+labels.domElement.className = 'labels';
+stageEl.append(labels.domElement);
+
+addEventListener('resize', () => {
+  camera.aspect = innerWidth / innerHeight;
+  camera.updateProjectionMatrix();
+  renderer?.setSize(innerWidth, innerHeight);
+  labels.setSize(innerWidth, innerHeight);
+});
+
+const remoteGroup = new THREE.Group();
+scene.add(remoteGroup);
+const marker = new THREE.Mesh(
+  new THREE.RingGeometry(0.28, 0.38, 32),
+  new THREE.MeshBasicMaterial({ color: '#b8893b', transparent: true, opacity: 0.9, depthWrite: false }),
+);
+marker.rotation.x = -Math.PI / 2;
+marker.visible = false;
+scene.add(marker);
+
+// ---------------------------------------------------------------- state
+const app = {
+  net: null,
+  name: '',
+  look: loadLook(),
+  room: null, // RoomInfo of the current room
+  built: null, // three.js objects of the current room
+  world: null, // collision world of the current room
+  self: { x: 0, y: 0, z: 0, yaw: 0 },
+  selfAvatar: null,
+  remotes: new RemoteAvatars(remoteGroup, { delayMs: INTERP_DELAY_MS }),
+  target: null, // click/tap-to-walk destination {x, z}
+  stuck: { t: 0, x: 0, z: 0 },
+  lastSent: { x: NaN, y: NaN, z: NaN, yaw: NaN, time: 0 },
+  ignoreCorrectUpTo: 0,
+  everJoined: false,
+  corrections: 0, // applied `correct` snaps (exposed for tests)
+  fps: 0,
+  snapCamera: true,
+};
+
+const controls = new Controls(renderer ? renderer.domElement : stageEl, document.getElementById('joystick'), {
+  onTap: (x, y) => walkTo(x, y),
+});
+
+// ---------------------------------------------------------------- testing/debug hook
+window.vetrina = {
+  get state() { return app.net ? app.net.state : 'connecting'; },
+  get selfId() { return app.net ? app.net.selfId : null; },
+  get roomId() { return app.room ? app.room.id : null; },
+  get serverOffset() { return app.net ? app.net.serverOffset : 0; },
+  get inView() { return app.remotes.size; },
+  get corrections() { return app.corrections; },
+  get fps() { return app.fps; },
+  serverNow() { return app.net ? app.net.serverNow() : Date.now(); },
+  // Remote avatars at their rendered (interpolated) pose.
+  avatars() { return app.remotes.poses(window.vetrina.serverNow() - INTERP_DELAY_MS); },
+  self() { const s = app.self; return { x: s.x, y: s.y, z: s.z, yaw: s.yaw }; },
+  _debug: { app, controls, camera, scene, labels, get renderer() { return renderer; } }, // devtools poking; not an API
+};
+
+// ---------------------------------------------------------------- networking
+function start(name, roomId) {
+  app.name = name;
+  store?.setItem(NAME_KEY, name);
+  hud.setSelfName(name, app.look.color);
+  hud.setStatus('connecting');
+  hud.hideOverlay();
+  if (app.net) { // second attempt from the overlay (e.g. after a join error): reuse the socket
+    app.net.name = name;
+    if (app.net.socket?.connected) app.net.join(roomId);
+    else { app.net.roomId = roomId; app.net.socket?.connect(); }
+    return;
+  }
+  const net = new Net({ name, look: app.look });
+  app.net = net;
+  net.roomId = roomId; // joined on every welcome (first connect and each reconnect)
+  net.on('state', (s) => hud.setStatus(s));
+  net.on('disconnect', () => {
+    // The server forgets our view with the connection; it resends `enter` after re-join.
+    app.remotes.clear();
+    hud.setInView(0);
+  });
+  net.on('connect_error', (err) => {
+    if (!net.socket.active) { // refused by the server (bad name, banned…): no auto-retry
+      const msg = err?.data?.message || err?.message || 'Connection refused.';
+      showOverlay(msg);
+    }
+  });
+  net.on('joining', () => { app.remotes.clear(); hud.setInView(0); });
+  net.on('joined', (ack) => onJoined(ack));
+  net.on('join_error', (e) => {
+    const msg = `${e.message || 'Could not join the room.'}${e.code ? ` (${e.code})` : ''}`;
+    if (!app.everJoined) showOverlay(msg);
+    else hud.toast(msg, { kind: 'error' });
+  });
+  net.on('tick', (msg) => onTick(msg));
+  net.on('correct', (msg) => onCorrect(msg));
+  net.on('notice', (msg) => { if (typeof msg.text === 'string') hud.toast(msg.text); });
+  net.on('moderation', (msg) => {
+    const text = { muted: 'You have been muted.', kicked: 'You were removed from the room.', banned: 'You have been banned.', slow: 'Slow mode is on.' }[msg.action];
+    if (text) hud.toast(text, { kind: 'warn', ms: 6000 });
+  });
+  try {
+    net.connect();
+  } catch (err) {
+    hud.showFatal(String(err.message || err));
+  }
+}
+
+function showOverlay(error = '') {
+  hud.showOverlay({
+    name: app.name || store?.getItem(NAME_KEY) || '',
+    room: app.net?.roomId || params.get('room') || '',
+    error,
+    onEnter: start,
+  });
+}
+
+function onJoined(ack) {
+  const room = ack.room;
+  app.everJoined = true;
+  if (!app.room || app.room.id !== room.id || !app.built) {
+    app.built?.dispose();
+    if (app.built) scene.remove(app.built.group);
+    app.built = buildRoom(room, renderer);
+    scene.add(app.built.group);
+    scene.background = app.built.background;
+    scene.fog = app.built.fog;
+    app.world = makeWorld(room);
+    app.remotes.tickMs = 1000 / (room.tick_hz || 10);
+  }
+  app.room = room;
+  hud.setRoom(room.name);
+  hud.setInView(app.remotes.size);
+  if (!app.selfAvatar) {
+    app.selfAvatar = new Avatar(app.name, app.look, { self: true });
+    scene.add(app.selfAvatar.group);
+  }
+  const p = ack.you?.p || room.scene?.spawn?.[0] || [0, 0, 0];
+  const yaw = typeof ack.you?.yaw === 'number' ? ack.you.yaw : 0;
+  app.self = { x: p[0], y: p[1], z: p[2], yaw };
+  app.lastSent = { x: p[0], y: p[1], z: p[2], yaw, time: performance.now() };
+  app.ignoreCorrectUpTo = app.net.seq;
+  app.target = null;
+  // Start looking into the room (from the spawn towards the room's centre), whatever the
+  // avatar's spawn yaw: the first view should show the showroom, not the entrance wall.
+  const [lo, hi] = room.bounds || room.scene.bounds;
+  const ax = p[0] - (lo[0] + hi[0]) / 2;
+  const az = p[2] - (lo[2] + hi[2]) / 2;
+  controls.camYaw = Math.hypot(ax, az) > 2 ? Math.atan2(ax, az) : yaw;
+  app.snapCamera = true;
+}
+
+function onTick(msg) {
+  if (!app.net || app.net.state === 'disconnected') return;
+  const tick = parseTick(msg);
+  const t = tick.t ?? app.net.serverNow();
+  const me = app.net.selfId;
+  // Order matters (PROTOCOL.md): enter, then leave, then position records.
+  for (const e of tick.enter) if (e.id !== me) app.remotes.enter(e.id, e.name, e.look);
+  for (const id of tick.leave) app.remotes.leave(id);
+  for (const r of tick.records) if (r.id !== me) app.remotes.record(t, r);
+  hud.setInView(app.remotes.size);
+}
+
+function onCorrect(msg) {
+  if (!Array.isArray(msg.p) || msg.p.length < 3) return;
+  // Corrections for moves sent before our last snap are stale: we already moved back.
+  if (typeof msg.seq === 'number' && msg.seq <= app.ignoreCorrectUpTo) return;
+  app.self.x = msg.p[0];
+  app.self.y = msg.p[1];
+  app.self.z = msg.p[2];
+  app.ignoreCorrectUpTo = app.net.seq;
+  app.corrections += 1;
+  app.lastSent = { ...app.self, time: performance.now() };
+  app.target = null;
+  marker.visible = false;
+  hud.toast('Position corrected by the server', { kind: 'subtle', ms: 1500 });
+}
+
+// ---------------------------------------------------------------- movement
+const raycaster = new THREE.Raycaster();
+function walkTo(clientX, clientY) {
+  if (!app.built || !app.net || app.net.state !== 'joined') return;
+  const rect = (renderer ? renderer.domElement : stageEl).getBoundingClientRect();
+  const ndc = new THREE.Vector2(((clientX - rect.left) / rect.width) * 2 - 1, -((clientY - rect.top) / rect.height) * 2 + 1);
+  raycaster.setFromCamera(ndc, camera);
+  const hit = raycaster.intersectObjects(app.built.pickables, false)[0];
+  if (!hit) return;
+  // Clicking a stand walks up to it: collision sliding stops us at its edge.
+  app.target = { x: hit.point.x, z: hit.point.z };
+  app.stuck = { t: performance.now(), x: app.self.x, z: app.self.z };
+  marker.position.set(hit.point.x, 0.03, hit.point.z);
+  marker.visible = true;
+}
+
+function speeds() {
+  const max = app.room?.max_speed || 6;
+  return { walk: Math.min(4, max * 0.7), run: max * 0.9 };
+}
+
+function updateSelf(dt, now) {
+  if (!app.world || app.net?.state !== 'joined') return;
+  const input = controls.read(dt);
+  const { walk, run } = speeds();
+  let dx = 0;
+  let dz = 0;
+  let speed = input.run ? run : walk;
+  if (input.active) {
+    app.target = null;
+    marker.visible = false;
+    const cy = controls.camYaw;
+    // Camera-relative: forward is away from the camera, right is the camera's right.
+    dx = -Math.sin(cy) * input.forward + Math.cos(cy) * input.right;
+    dz = -Math.cos(cy) * input.forward - Math.sin(cy) * input.right;
+    speed *= Math.min(1, Math.hypot(input.forward, input.right));
+  } else if (app.target) {
+    const tx = app.target.x - app.self.x;
+    const tz = app.target.z - app.self.z;
+    const d = Math.hypot(tx, tz);
+    if (d < 0.08) {
+      app.target = null;
+      marker.visible = false;
+    } else {
+      dx = tx / d;
+      dz = tz / d;
+      speed = Math.min(speed, d / dt);
+      // Blocked (e.g. walked into a stand): give up rather than push against it forever.
+      if (now - app.stuck.t > 500) {
+        if (Math.hypot(app.self.x - app.stuck.x, app.self.z - app.stuck.z) < walk * 0.1) {
+          app.target = null;
+          marker.visible = false;
+        }
+        app.stuck = { t: now, x: app.self.x, z: app.self.z };
+      }
+    }
+  }
+  const len = Math.hypot(dx, dz);
+  if (len > 1e-6) {
+    const step = speed * dt;
+    const next = stepMove(app.world, app.self, (dx / len) * step, (dz / len) * step);
+    app.self.x = next.x;
+    app.self.z = next.z;
+    const want = Math.atan2(-dx, -dz); // yaw 0 faces -z
+    app.self.yaw = lerpAngle(app.self.yaw, want, 1 - Math.exp(-dt * 12));
+  }
+  // Send when something changed, at most every SEND_INTERVAL_MS; this also sends the final
+  // resting pose right after we stop.
+  const ls = app.lastSent;
+  const changed = !(Math.abs(ls.x - app.self.x) < 0.005 && Math.abs(ls.z - app.self.z) < 0.005 && Math.abs(wrapAngle(ls.yaw - app.self.yaw)) < 0.01);
+  if (changed && now - ls.time >= SEND_INTERVAL_MS) {
+    const yaw = wrapAngle(app.self.yaw);
+    if (app.net.sendMove([app.self.x, app.self.y, app.self.z], yaw) !== null) {
+      app.lastSent = { x: app.self.x, y: app.self.y, z: app.self.z, yaw, time: now };
+    }
+  }
+}
+
+const focus = new THREE.Vector3();
+const desired = new THREE.Vector3();
+function updateCamera(dt) {
+  focus.set(app.self.x, app.self.y + 1.5, app.self.z);
+  const cp = controls.camPitch;
+  const cy = controls.camYaw;
+  const d = controls.camDist;
+  desired.set(focus.x + Math.sin(cy) * Math.cos(cp) * d, focus.y + Math.sin(cp) * d, focus.z + Math.cos(cy) * Math.cos(cp) * d);
+  if (app.snapCamera) { camera.position.copy(desired); app.snapCamera = false; }
+  else camera.position.lerp(desired, 1 - Math.exp(-dt * 10));
+  // Aim a little above the head so the room ahead, not the floor, fills the view.
+  camera.lookAt(focus.x, focus.y + 0.6, focus.z);
+}
+
+// ---------------------------------------------------------------- frame loop
+let last = performance.now();
+function frame() {
+  const now = performance.now();
+  const dt = Math.min(0.1, (now - last) / 1000); // clamp: a background tab must not teleport us
+  last = now;
+  app.fps += ((dt > 0 ? 1 / dt : 0) - app.fps) * 0.1;
+  updateSelf(dt, now);
+  if (app.selfAvatar) app.selfAvatar.pose(app.self.x, app.self.y, app.self.z, app.self.yaw, dt);
+  const serverNow = app.net ? app.net.serverNow() : Date.now();
+  app.remotes.update(serverNow, dt, app.self);
+  updateCamera(dt);
+  app.built?.update(focus, serverNow);
+  marker.material.opacity = 0.55 + 0.35 * Math.sin(now * 0.006);
+  if (renderer) renderer.render(scene, camera);
+  labels.render(scene, camera);
+}
+if (renderer) renderer.setAnimationLoop(frame);
+else (function loop() { frame(); requestAnimationFrame(loop); })();
+
+// ---------------------------------------------------------------- boot
+const params = new URLSearchParams(location.search);
+const urlName = (params.get('name') || '').trim();
+const urlRoom = (params.get('room') || '').trim();
+hud.setInView(0);
+if (urlName && urlName.length <= 32 && urlRoom) start(urlName, urlRoom);
+else showOverlay(urlName.length > 32 ? 'Names are 1 to 32 characters.' : '');

@@ -1,0 +1,148 @@
+// Socket.IO connection to the visitor namespace `/` (PROTOCOL.md). Owns the session
+// (resume token), room re-joining after reconnects, clock sync and move throttling.
+// Uses the global `io` from /vendor/socket.io/socket.io.msgpack.min.js (msgpack parser built in).
+
+import { ClockSync } from './clock.js';
+
+const SESSION_KEY = 'vetrina.session';
+
+// Tiny event emitter: keeps net.js free of DOM EventTarget quirks.
+class Emitter {
+  constructor() { this.handlers = new Map(); }
+  on(evt, fn) {
+    if (!this.handlers.has(evt)) this.handlers.set(evt, []);
+    this.handlers.get(evt).push(fn);
+    return this;
+  }
+  emit(evt, ...args) {
+    for (const fn of this.handlers.get(evt) || []) {
+      try { fn(...args); } catch (err) { console.error(`handler for ${evt} failed`, err); }
+    }
+  }
+}
+
+function storage() {
+  try { return window.sessionStorage; } catch { return null; }
+}
+
+export class Net extends Emitter {
+  constructor({ name, look, url = location.origin }) {
+    super();
+    this.name = name;
+    this.look = look;
+    this.url = url;
+    this.socket = null;
+    this.state = 'connecting';
+    this.selfId = null;
+    this.roomId = null; // room we are (or want to be) in; re-joined after every welcome
+    this.clock = new ClockSync();
+    this.seq = 0;
+    this.syncTimer = null;
+    this.joinGen = 0;
+  }
+
+  get serverOffset() { return this.clock.offset; }
+  serverNow() { return this.clock.now(); }
+
+  setState(s) {
+    if (this.state === s) return;
+    this.state = s;
+    this.emit('state', s);
+  }
+
+  connect() {
+    if (typeof window.io !== 'function') throw new Error('socket.io client failed to load');
+    // auth is a function so every reconnect sends the *current* resume token.
+    this.socket = window.io(this.url, {
+      transports: ['websocket'],
+      reconnectionDelayMax: 4000,
+      auth: (cb) => {
+        const auth = { name: this.name, look: this.look };
+        const resume = storage()?.getItem(SESSION_KEY);
+        if (resume) auth.resume = resume;
+        cb(auth);
+      },
+    });
+    const s = this.socket;
+    s.on('connect', () => this.setState('connected'));
+    s.on('disconnect', (reason) => {
+      this.setState('disconnected');
+      this.emit('disconnect', reason);
+      // A server-side disconnect does not auto-reconnect in socket.io; we still want to come back.
+      if (reason === 'io server disconnect') setTimeout(() => s.connect(), 1500);
+    });
+    s.on('connect_error', (err) => {
+      this.setState('disconnected');
+      this.emit('connect_error', err);
+    });
+    s.on('welcome', (msg) => this.onWelcome(msg || {}));
+    s.on('tick', (msg) => this.emit('tick', msg));
+    s.on('correct', (msg) => this.emit('correct', msg || {}));
+    s.on('notice', (msg) => this.emit('notice', msg || {}));
+    s.on('moderation', (msg) => this.emit('moderation', msg || {}));
+  }
+
+  onWelcome(msg) {
+    if (typeof msg.session === 'string') storage()?.setItem(SESSION_KEY, msg.session);
+    if (typeof msg.id === 'number') this.selfId = msg.id;
+    if (typeof msg.t === 'number') this.clock.seed(msg.t, Date.now());
+    this.emit('welcome', msg);
+    this.startClockSync();
+    // Resume: the room we were in (ours if we chose one, else the server's memory of it).
+    const room = this.roomId || (typeof msg.room === 'string' ? msg.room : msg.room?.id);
+    if (room) this.join(room);
+  }
+
+  // Join (or idempotently re-join) a room. Resolves with the ack; emits 'joined' / 'join_error'.
+  async join(room) {
+    this.roomId = room;
+    const gen = ++this.joinGen;
+    this.emit('joining', room);
+    let ack;
+    try {
+      ack = await this.socket.timeout(10000).emitWithAck('join', { room });
+    } catch {
+      ack = { ok: false, error: { code: 'unavailable', message: 'The server did not answer the join request.' } };
+    }
+    if (gen !== this.joinGen) return ack; // a newer join superseded this one
+    if (ack && ack.ok) {
+      if (typeof ack.you?.id === 'number') this.selfId = ack.you.id;
+      this.roomId = ack.room?.id || room;
+      this.setState('joined');
+      this.emit('joined', ack);
+    } else {
+      this.roomId = null;
+      this.emit('join_error', (ack && ack.error) || { code: 'bad_request', message: 'Join failed.' });
+    }
+    return ack;
+  }
+
+  // Movement without ack; seq lets us match a `correct` to the move it rejected.
+  sendMove(p, yaw) {
+    if (!this.socket?.connected || this.state !== 'joined') return null;
+    this.seq += 1;
+    const r = (v) => Math.round(v * 1000) / 1000;
+    this.socket.emit('move', { p: [r(p[0]), r(p[1]), r(p[2])], yaw: r(yaw), seq: this.seq });
+    return this.seq;
+  }
+
+  // ~5 sequential samples now, again every 30 s; ClockSync keeps the fastest one.
+  startClockSync() {
+    clearInterval(this.syncTimer);
+    this.syncBurst();
+    this.syncTimer = setInterval(() => this.syncBurst(), 30000);
+  }
+
+  async syncBurst(n = 5) {
+    for (let i = 0; i < n; i++) {
+      if (!this.socket?.connected) return;
+      const c = Date.now();
+      try {
+        const ack = await this.socket.timeout(3000).emitWithAck('time', { c });
+        if (ack && ack.ok && typeof ack.t === 'number') this.clock.add(c, ack.t, Date.now());
+      } catch { /* timeout: just skip the sample */ }
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    this.emit('clock', this.clock);
+  }
+}

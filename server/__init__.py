@@ -1,0 +1,1 @@
+"""Vetrina transport: aiohttp app, socket.io gateway, room runners, CLI. The only code that awaits."""

@@ -1,0 +1,156 @@
+"""create_app(settings): the aiohttp application with socket.io, HTTP routes and room tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import socketio
+from aiohttp import web
+
+from server.config import Settings
+from server.gateway import VisitorGateway
+from server.metrics import Metrics
+from server.packets import VetrinaPacket
+from server.runner import RoomRunner
+from world.room import Room
+from world.scene import load_rooms
+from world.visitors import Visitors
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", Metrics)
+ROOMS = web.AppKey("rooms", dict[str, RoomRunner])
+SIO = web.AppKey("sio", socketio.AsyncServer)
+GATEWAY = web.AppKey("gateway", VisitorGateway)
+
+TRANSPORT_LIMIT = 1024 * 1024  # engine.io frame limit; payloads over 64 KiB get bad_request first
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application()
+    metrics = Metrics()
+    configs = load_rooms(settings.rooms)
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        serializer=VetrinaPacket,
+        cors_allowed_origins=settings.cors_origins if settings.cors_origins != "*" else "*",
+        max_http_buffer_size=TRANSPORT_LIMIT,
+        ping_interval=settings.ping_interval_s,
+        ping_timeout=settings.ping_timeout_s,
+        logger=False,
+        engineio_logger=False,
+    )
+    sio.attach(app)
+    executor = ThreadPoolExecutor(max_workers=max(1, min(4, len(configs))), thread_name_prefix="tick")
+    rooms: dict[str, RoomRunner] = {}
+    visitors = Visitors(grace_ms=int(settings.resume_grace_s * 1000))
+    gateway = VisitorGateway(
+        sio, rooms, visitors, metrics, move_rate=settings.move_rate, move_burst=settings.move_burst
+    )
+    for i, cfg in enumerate(configs):
+        rooms[cfg.id] = RoomRunner(
+            Room(cfg, rng=random.Random(i)),
+            send=gateway.send_to_avatar,
+            metrics=metrics,
+            executor=executor,
+            inbox_limit=settings.inbox_limit,
+            tick_hz=settings.tick_hz,
+            request_timeout_s=settings.request_timeout_s,
+        )
+    metrics.rooms.set(len(rooms))
+    app[SETTINGS] = settings
+    app[METRICS] = metrics
+    app[ROOMS] = rooms
+    app[SIO] = sio
+    app[GATEWAY] = gateway
+    _routes(app, settings.client_dir)
+
+    async def room_tasks(app: web.Application) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(r.run(), name=f"room:{r.id}") for r in rooms.values()]
+        tasks.append(asyncio.create_task(_sweep(gateway), name="sweep"))
+        yield
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    app.cleanup_ctx.append(room_tasks)
+    if settings.crowd:
+        app.cleanup_ctx.append(_demo_crowd)
+    return app
+
+
+async def _sweep(gateway: VisitorGateway) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        gateway.sweep()
+
+
+async def _demo_crowd(app: web.Application) -> AsyncIterator[None]:
+    """Simulated visitors that wander the demo room, connecting over real sockets."""
+    from server.crowd import Crowd  # a client: imported only when the demo asks for one
+
+    s = app[SETTINGS]
+    crowd = Crowd(f"http://{_connect_host(s.host)}:{s.port}", s.crowd_room, s.crowd, seed=7)
+    task = asyncio.create_task(crowd.run(start_delay=0.5), name="demo-crowd")
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+def _connect_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+
+
+def _routes(app: web.Application, client: Path) -> None:
+    node = client / "node_modules"
+
+    async def index(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(client / "index.html")
+
+    async def host_console(request: web.Request) -> web.StreamResponse:
+        page = client / "host.html"
+        if not page.exists():
+            raise web.HTTPNotFound(text="the host console is not part of this build yet")
+        return web.FileResponse(page)
+
+    async def healthz(request: web.Request) -> web.Response:
+        rooms = request.app[ROOMS]
+        return web.json_response(
+            {
+                "status": "ok",
+                "rooms": len(rooms),
+                "avatars": sum(r.room.occupancy for r in rooms.values()),
+            }
+        )
+
+    async def metrics(request: web.Request) -> web.Response:
+        body = request.app[METRICS].render()
+        return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+    async def api_rooms(request: web.Request) -> web.Response:
+        rooms = request.app[ROOMS]
+        return web.json_response({"rooms": [r.room.info(full=False) for r in rooms.values()]})
+
+    app.router.add_get("/", index)
+    app.router.add_get("/host", host_console)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/api/rooms", api_rooms)
+    if (client / "src").is_dir():
+        app.router.add_static("/static/", client / "src")
+    for prefix, folder in (
+        ("/vendor/three/", node / "three" / "build"),
+        ("/vendor/three-addons/", node / "three" / "examples" / "jsm"),
+        ("/vendor/socket.io/", node / "socket.io-client" / "dist"),
+    ):
+        if folder.is_dir():
+            app.router.add_static(prefix, folder)
+        else:
+            log.warning("%s is missing: run `make setup` to install the web client's packages", folder)

@@ -1,0 +1,110 @@
+"""The ``vetrina`` command: ``serve`` runs the server, ``crowd`` starts simulated visitors."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from server.config import Settings
+from world.scene import RoomFileError
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    try:
+        import uvloop
+
+        uvloop.run(main)
+    except ImportError:  # uvloop is optional (e.g. on Windows)
+        asyncio.run(main)
+
+
+async def _serve(settings: Settings) -> None:
+    from aiohttp import web
+
+    from server.app import ROOMS, create_app
+
+    app = create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    port = runner.addresses[0][1] if runner.addresses else settings.port
+    print(f"Vetrina serving {len(app[ROOMS])} rooms on http://{settings.host}:{port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+async def _crowd(url: str, room: str, n: int, seed: int, hz: float, seconds: float | None) -> None:
+    from server.crowd import Crowd
+
+    crowd = Crowd(url, room, n, seed=seed, hz=hz)
+    task = asyncio.create_task(crowd.run())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
+    if seconds:
+        waiters.append(asyncio.create_task(asyncio.sleep(seconds)))
+    await asyncio.wait([task, *waiters], return_when=asyncio.FIRST_COMPLETED)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    for w in waiters:
+        w.cancel()
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vetrina", description="Vetrina: virtual showrooms and live events")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run the server (settings also from VETRINA_* variables)")
+    s.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, help="port (default 8080; 0 picks a free one)")
+    s.add_argument("--rooms", type=Path, help="a room file or a folder of *.json room files")
+    s.add_argument("--tick-hz", type=float, dest="tick_hz", help="override every room's tick rate")
+    s.add_argument("--resume-grace", type=float, dest="resume_grace_s", help="seconds a dropped visitor may resume")
+    s.add_argument("--crowd", type=int, help="simulated visitors wandering the demo room")
+    s.add_argument("--crowd-room", dest="crowd_room", help="room for --crowd (default showroom)")
+    s.add_argument("--demo", action="store_true", default=None, help="demo mode: the bundled demo rooms")
+    s.add_argument("--log-level", dest="log_level", help="debug, info, warning, error")
+    c = sub.add_parser("crowd", help="start simulated visitors that wander a room")
+    c.add_argument("--url", default="http://127.0.0.1:8080")
+    c.add_argument("--room", default="showroom")
+    c.add_argument("-n", type=int, default=20, help="number of visitors")
+    c.add_argument("--seed", type=int, default=1)
+    c.add_argument("--hz", type=float, default=10.0, help="moves per second per visitor")
+    c.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        given = {k: v for k, v in vars(args).items() if k != "command" and v is not None}
+        try:
+            settings = Settings(**given)
+        except ValidationError as exc:
+            sys.exit(f"vetrina: bad settings:\n{exc}")
+        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        try:
+            _run(_serve(settings))
+        except RoomFileError as exc:
+            sys.exit(f"vetrina: {exc}")
+    elif args.command == "crowd":
+        logging.basicConfig(level="WARNING")
+        _run(_crowd(args.url, args.room, args.n, args.seed, args.hz, args.seconds))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""Settings: one pydantic-settings object, from CLI flags and ``VETRINA_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSETS = ROOT / "assets"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VETRINA_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    rooms: Path = ASSETS / "rooms"
+    client_dir: Path = ROOT / "client_web"
+    tick_hz: float | None = Field(default=None, gt=0, le=60, description="overrides every room's tick rate")
+    resume_grace_s: float = Field(default=30.0, ge=0)
+    move_rate: float = Field(default=30.0, gt=0, description="moves per second a client may send before throttling")
+    move_burst: float = Field(default=30.0, gt=0)
+    inbox_limit: int = Field(default=50_000, ge=100, description="queued inputs per room before moves are dropped")
+    request_timeout_s: float = Field(default=5.0, gt=0)
+    ping_interval_s: float = 20.0
+    ping_timeout_s: float = 20.0
+    cors_origins: str = "*"
+    demo: bool = False
+    crowd: int = Field(default=0, ge=0, le=5000, description="simulated visitors wandering the demo")
+    crowd_room: str = "showroom"
+    log_level: str = "info"

@@ -1,0 +1,37 @@
+"""Prometheus metrics, one registry per app so several servers can live in one test process."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+TICK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        self.connections = Gauge("vetrina_connections", "Open socket.io connections", ["namespace"], registry=r)
+        self.rooms = Gauge("vetrina_rooms", "Rooms served by this process", registry=r)
+        self.avatars = Gauge("vetrina_avatars", "Avatars in a room (connected or within grace)", ["room"], registry=r)
+        self.visitors = Gauge("vetrina_visitors", "Known visitors, including those within the resume grace", registry=r)
+        self.tick_seconds = Histogram(
+            "vetrina_tick_seconds", "Time to step a room and encode its ticks", ["room"],
+            buckets=TICK_BUCKETS, registry=r,
+        )
+        self.slow_ticks = Counter("vetrina_slow_ticks_total", "Ticks that took longer than the tick period", ["room"], registry=r)
+        self.skipped_ticks = Counter(
+            "vetrina_skipped_ticks_total", "Ticks not run because the room was running late", ["room"], registry=r
+        )
+        self.messages_in = Counter("vetrina_messages_in_total", "Messages received from clients", ["event"], registry=r)
+        self.messages_out = Counter("vetrina_messages_out_total", "Messages sent to clients", ["event"], registry=r)
+        self.bytes_out = Counter("vetrina_bytes_out_total", "Socket.IO payload bytes sent in ticks", registry=r)
+        self.rejected = Counter(
+            "vetrina_rejected_total", "Inputs refused, by error code and event", ["code", "event"], registry=r
+        )
+        self.corrections = Counter("vetrina_corrections_total", "Moves refused and answered with correct", ["room"], registry=r)
+        self.dropped = Counter(
+            "vetrina_dropped_inputs_total", "Inputs dropped by an overload policy", ["room", "reason"], registry=r
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

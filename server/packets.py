@@ -1,0 +1,71 @@
+"""Socket.IO packets as msgpack, interoperable with the JS ``socket.io-msgpack-parser``.
+
+Two quirks of the JS side (DESIGN.md): its parser rejects a DISCONNECT packet carrying
+``data: nil``, and JS typed arrays arrive as msgpack ext type 0, which we turn into bytes.
+Bad input is never allowed to raise inside python-socketio (it would be logged and lost):
+malformed or oversized packets are rewritten into events our catch-all handler answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+from socketio import msgpack_packet, packet
+
+from world.protocol import MAX_PAYLOAD_BYTES
+
+MALFORMED_EVENT = "\x00malformed"  # a packet we could not decode at all
+
+
+class Oversized:
+    """Stands in for a payload larger than MAX_PAYLOAD_BYTES; the handler answers bad_request."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+def _ext_hook(code: int, data: bytes) -> Any:
+    return bytes(data) if code == 0 else msgpack.ExtType(code, data)
+
+
+class VetrinaPacket(msgpack_packet.MsgPackPacket):
+    def _to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = super()._to_dict()
+        if self.packet_type == packet.DISCONNECT and d.get("data") is None:
+            del d["data"]
+        return d
+
+    def encode(self) -> bytes:
+        return msgpack.packb(self._to_dict())
+
+    def decode(self, encoded_packet: bytes) -> None:
+        try:
+            decoded = msgpack.unpackb(encoded_packet, ext_hook=_ext_hook, strict_map_key=False)
+            if not isinstance(decoded, dict) or not isinstance(decoded.get("type"), int):
+                raise ValueError("not a socket.io packet")
+            self.packet_type = decoded["type"]
+            self.data = decoded.get("data")
+            self.id = decoded.get("id") if isinstance(decoded.get("id"), int) else None
+            nsp = decoded.get("nsp")
+            self.namespace = nsp if isinstance(nsp, str) else "/"
+        except Exception:  # anything a client can send must be survivable
+            self.packet_type, self.data, self.id, self.namespace = packet.EVENT, [MALFORMED_EVENT], None, "/"
+            return
+        if self.packet_type in (packet.EVENT, packet.ACK, packet.BINARY_EVENT, packet.BINARY_ACK):
+            if self.packet_type == packet.BINARY_EVENT:
+                self.packet_type = packet.EVENT  # msgpack carries binary inline; no attachments
+            elif self.packet_type == packet.BINARY_ACK:
+                self.packet_type = packet.ACK
+            if self.packet_type == packet.EVENT:
+                if not (isinstance(self.data, list) and self.data and isinstance(self.data[0], str)):
+                    self.data = [MALFORMED_EVENT]
+                elif len(encoded_packet) > MAX_PAYLOAD_BYTES:
+                    self.data = [self.data[0], Oversized(len(encoded_packet))]
+        elif self.packet_type not in (packet.CONNECT, packet.DISCONNECT):
+            self.packet_type, self.data, self.id = packet.EVENT, [MALFORMED_EVENT], None
+
+
+def event_packet(event: str, data: Any, namespace: str = "/") -> bytes:
+    """A ready-to-send EVENT packet, so hot paths encode once and bypass per-emit layers."""
+    return msgpack.packb({"type": packet.EVENT, "data": [event, data], "nsp": namespace})

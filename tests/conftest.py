@@ -1,0 +1,181 @@
+"""Shared fixtures: real servers on free ports (in-process or as a subprocess), real clients."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import socketio
+from aiohttp import web
+
+from server.app import create_app
+from server.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    port: int
+    pid: int
+
+
+def wait_http(url: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not come up")
+        time.sleep(0.1)
+
+
+def start_server_process(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+    except TimeoutError:
+        proc.kill()
+        raise
+    return proc, port
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    if proc.stderr:
+        proc.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def live_server() -> Iterator[LiveServer]:
+    """`vetrina serve --demo` as a real subprocess with the demo rooms."""
+    proc, port = start_server_process("--demo")
+    yield LiveServer(f"http://127.0.0.1:{port}", port, proc.pid)
+    stop_process(proc)
+
+
+@dataclass
+class AppServer:
+    url: str
+    app: web.Application
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(port=0, tick_hz=20.0, resume_grace_s=30.0)
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[AppServer]:
+    """The app in this test's event loop, listening on a real socket."""
+    app = create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield AppServer(f"http://127.0.0.1:{port}", app)
+    await runner.cleanup()
+
+
+class Visitor:
+    """A real socket.io client with the msgpack parser, recording what it receives."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sio = socketio.AsyncClient(serializer="msgpack", reconnection=False)
+        self.welcome: dict[str, Any] | None = None
+        self.ticks: list[dict[str, Any]] = []
+        self.corrections: list[dict[str, Any]] = []
+        self.events: dict[str, list[Any]] = {}
+        self.sio.on("welcome", self._on_welcome)
+        self.sio.on("tick", self._on_tick)
+        self.sio.on("correct", self._on_correct)
+        self.sio.on("*", self._on_any)
+        self._welcomed = asyncio.Event()
+
+    async def _on_welcome(self, data: dict[str, Any]) -> None:
+        self.welcome = data
+        self._welcomed.set()
+
+    async def _on_tick(self, data: dict[str, Any]) -> None:
+        self.ticks.append(data)
+
+    async def _on_correct(self, data: dict[str, Any]) -> None:
+        self.corrections.append(data)
+
+    async def _on_any(self, event: str, *args: Any) -> None:
+        self.events.setdefault(event, []).append(args[0] if args else None)
+
+    async def connect(self, url: str, **auth: Any) -> dict[str, Any]:
+        await self.sio.connect(url, auth={"name": self.name, **auth}, transports=["websocket"], wait_timeout=5)
+        await asyncio.wait_for(self._welcomed.wait(), 5)
+        assert self.welcome is not None
+        return self.welcome
+
+    async def call(self, event: str, data: Any = None) -> Any:
+        return await self.sio.call(event, data if data is not None else {}, timeout=5)
+
+    async def join(self, room: str = "showroom") -> dict[str, Any]:
+        ack = await self.call("join", {"room": room})
+        assert ack["ok"], ack
+        return ack  # type: ignore[no-any-return]
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+
+@pytest.fixture
+async def visitors() -> AsyncIterator[list[Visitor]]:
+    made: list[Visitor] = []
+    yield made
+    await asyncio.gather(*(v.close() for v in made), return_exceptions=True)
+
+
+async def eventually(check: Any, timeout: float = 3.0, interval: float = 0.02) -> Any:
+    """Poll ``check()`` until it returns something truthy (state arrives by ticks)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)

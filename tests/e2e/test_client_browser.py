@@ -1,0 +1,187 @@
+"""The browser client against a real server: it joins, renders other visitors where the server
+says they are (interpolated), and walks its own avatar with the keyboard without corrections."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+import socketio
+
+from tests.e2e.conftest import ClientPage
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+RECORD = struct.Struct("<Ihhhh")
+
+
+class Bot:
+    """A second visitor from Python: a real socket.io client with the msgpack serializer."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sio = socketio.AsyncClient(serializer="msgpack", reconnection=False)
+        self.welcome: dict[str, Any] | None = None
+        self.names: dict[int, str] = {}
+        self.seen: dict[int, tuple[float, float, float, float]] = {}
+        self.corrections: list[dict[str, Any]] = []
+        self.seq = 0
+        self._welcomed = asyncio.Event()
+        self.sio.on("welcome", self._on_welcome)
+        self.sio.on("tick", self._on_tick)
+        self.sio.on("correct", self._on_correct)
+
+    async def _on_welcome(self, data: dict[str, Any]) -> None:
+        self.welcome = data
+        self._welcomed.set()
+
+    async def _on_tick(self, data: dict[str, Any]) -> None:
+        for entry in data.get("enter", []):
+            self.names[entry[0]] = entry[1]
+        for gone in data.get("leave", []):
+            self.names.pop(gone, None)
+            self.seen.pop(gone, None)
+        pos = bytes(data.get("pos", b""))
+        for off in range(0, len(pos) - len(pos) % RECORD.size, RECORD.size):
+            aid, x, y, z, yaw = RECORD.unpack_from(pos, off)
+            self.seen[aid] = (x / 100, y / 100, z / 100, yaw * math.pi / 32767)
+
+    async def _on_correct(self, data: dict[str, Any]) -> None:
+        self.corrections.append(data)
+
+    async def connect(self, url: str) -> None:
+        await self.sio.connect(url, auth={"name": self.name}, transports=["websocket"], wait_timeout=10)
+        await asyncio.wait_for(self._welcomed.wait(), 10)
+
+    async def join(self, room: str) -> dict[str, Any]:
+        ack: dict[str, Any] = await self.sio.call("join", {"room": room}, timeout=10)
+        assert ack["ok"], ack
+        return ack
+
+    async def move(self, p: tuple[float, float, float], yaw: float) -> None:
+        self.seq += 1
+        await self.sio.emit("move", {"p": list(p), "yaw": yaw, "seq": self.seq})
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+
+async def wait_joined(cp: ClientPage, url: str) -> None:
+    await cp.page.goto(url)
+    await cp.page.wait_for_function("window.vetrina && window.vetrina.state === 'joined'", timeout=20_000)
+
+
+async def walker_pose(cp: ClientPage) -> dict[str, Any] | None:
+    avatars: list[dict[str, Any]] = await cp.vetrina("v.avatars()")
+    return next((a for a in avatars if a["name"] == "Walker"), None)
+
+
+async def test_remote_walker_is_rendered_interpolated(live_server: Any, client_page: ClientPage) -> None:
+    cp = client_page
+    await wait_joined(cp, f"{live_server.url}/?name=Tester&room=showroom")
+    bot = Bot("Walker")
+    try:
+        await bot.connect(live_server.url)
+        ack = await bot.join("showroom")
+        x0, y0, z0 = ack["you"]["p"]
+        # A short legal walk near the entrance spawn area (open floor, no colliders):
+        # 20 steps of 0.2 m every 100 ms = 2 m/s, well under max_speed.
+        dx = -1.0 if x0 > 0 else 1.0
+        yaw = math.atan2(-dx * 0.95, 0.3)  # facing the walking direction (yaw 0 faces -z)
+        step_x, step_z = 0.19 * dx, -0.06
+        await bot.move((x0, y0, z0), yaw)
+
+        pose = None
+        for _ in range(100):  # the page sees Walker enter within a few ticks
+            pose = await walker_pose(cp)
+            if pose:
+                break
+            await asyncio.sleep(0.05)
+        assert pose is not None, "Walker never appeared in window.vetrina.avatars()"
+
+        samples: list[tuple[float, float]] = []
+        p = (x0, y0, z0)
+
+        async def sample_while_walking() -> None:
+            while True:
+                a = await walker_pose(cp)
+                if a:
+                    samples.append((a["x"], a["z"]))
+                await asyncio.sleep(0.04)
+
+        sampler = asyncio.create_task(sample_while_walking())
+        try:
+            for _ in range(20):
+                p = (p[0] + step_x, y0, p[2] + step_z)
+                await bot.move(p, yaw)
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.3)
+        finally:
+            sampler.cancel()
+            await asyncio.gather(sampler, return_exceptions=True)
+
+        await asyncio.sleep(0.8)  # stopped: the rendered pose settles on the last sample
+        final = await walker_pose(cp)
+        assert final is not None
+        err = math.hypot(final["x"] - p[0], final["z"] - p[2])
+        assert err < 0.5, f"Walker rendered at {final}, server has it at {p} ({err:.2f} m off)"
+        assert abs(math.remainder(final["yaw"] - yaw, math.tau)) < 0.1
+
+        # The rendered position moved over time, and did so smoothly: more distinct poses than
+        # there were ticks (interpolation between them), and never backwards along the walk.
+        distinct = {(round(x, 3), round(z, 3)) for x, z in samples}
+        assert len(distinct) >= 15, f"only {len(distinct)} distinct rendered positions in {len(samples)} samples"
+        along = [(x - x0) * dx for x, _ in samples]
+        assert along[-1] - along[0] > 2.5
+        assert all(b >= a - 0.05 for a, b in zip(along, along[1:])), "rendered position jumped backwards"
+
+        in_view = await cp.page.text_content("#in-view")
+        assert in_view is not None and int(in_view.split()[0]) >= 1, in_view
+        assert await cp.vetrina("v.inView") >= 1
+        assert bot.corrections == [], f"the walker's legal moves were corrected: {bot.corrections}"
+        assert "Tester" in bot.names.values(), "the page's visitor is not visible to others"
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        await cp.page.screenshot(path=str(ARTIFACTS / "client_walker.png"))
+    finally:
+        await bot.close()
+    cp.assert_clean()
+
+
+async def test_keyboard_walks_own_avatar(live_server: Any, client_page: ClientPage) -> None:
+    cp = client_page
+    await wait_joined(cp, f"{live_server.url}/?name=Keys&room=showroom")
+    observer = Bot("Observer")
+    try:
+        await observer.connect(live_server.url)
+        await observer.join("showroom")
+        me: int = await cp.vetrina("v.selfId")
+        before: dict[str, float] = await cp.vetrina("v.self()")
+
+        await cp.page.keyboard.down("w")
+        await asyncio.sleep(1.0)
+        await cp.page.keyboard.up("w")
+        after: dict[str, float] = await cp.vetrina("v.self()")
+        walked = math.hypot(after["x"] - before["x"], after["z"] - before["z"])
+        assert walked > 0.8, f"holding W for 1 s moved the avatar only {walked:.2f} m"
+
+        # No correction put us back: the pose persists and the server agrees with it.
+        await asyncio.sleep(1.5)
+        later: dict[str, float] = await cp.vetrina("v.self()")
+        assert math.hypot(later["x"] - after["x"], later["z"] - after["z"]) < 0.05, (after, later)
+        assert await cp.vetrina("v.corrections") == 0
+        assert me in observer.seen, "the observer never received the page visitor's position"
+        sx, _, sz, _ = observer.seen[me]
+        assert math.hypot(sx - later["x"], sz - later["z"]) < 0.1, (observer.seen[me], later)
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        await cp.page.screenshot(path=str(ARTIFACTS / "client_keyboard.png"))
+    finally:
+        await observer.close()
+    cp.assert_clean()

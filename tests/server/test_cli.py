@@ -1,0 +1,49 @@
+"""The vetrina command: clear errors for broken rooms; `crowd` puts wandering visitors in a room."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import ROOT, LiveServer
+
+
+def test_serve_refuses_a_broken_room_file_with_a_clear_message(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"id": "x", "kind": "showroom", "name": "X", "scene": {"bounds": [[0, 0, 0], [1, 1, 1]], "spawn": [[5, 0, 5]]}}))
+    proc = subprocess.run(
+        [sys.executable, "-m", "server.cli", "serve", "--port", "0", "--rooms", str(bad)],
+        cwd=ROOT, capture_output=True, text=True, timeout=30,
+    )
+    assert proc.returncode != 0
+    assert "bad.json" in proc.stderr and "outside the bounds" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_crowd_visitors_join_and_wander(live_server: LiveServer) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "crowd", "--url", live_server.url, "--room", "studio", "-n", "6", "--seconds", "6"],
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        seen = 0
+        while time.monotonic() < deadline and seen < 6:
+            with urllib.request.urlopen(live_server.url + "/api/rooms") as r:
+                rooms = {x["id"]: x for x in json.load(r)["rooms"]}
+            seen = rooms["studio"]["occupancy"]
+            time.sleep(0.2)
+        assert seen == 6
+        time.sleep(1.5)
+        with urllib.request.urlopen(live_server.url + "/metrics") as r:
+            text = r.read().decode()
+        moves = next(float(l.split()[-1]) for l in text.splitlines() if l.startswith('vetrina_messages_in_total{event="move"}'))
+        assert moves > 20
+        assert not any(l.startswith("vetrina_corrections_total") and float(l.split()[-1]) > 0 for l in text.splitlines())
+    finally:
+        proc.wait(15)
+    assert proc.returncode == 0

@@ -1,0 +1,50 @@
+"""HTTP endpoints: health, metrics, room list, the web client and its vendored packages."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from tests.conftest import AppServer, Visitor
+
+
+async def get(server: AppServer, path: str) -> tuple[int, str, str]:
+    async with aiohttp.ClientSession() as s, s.get(server.url + path) as r:
+        return r.status, r.headers.get("Content-Type", ""), await r.text()
+
+
+async def test_healthz_and_rooms(server: AppServer, visitors: list[Visitor]) -> None:
+    ada = Visitor("Ada")
+    visitors.append(ada)
+    await ada.connect(server.url)
+    await ada.join("concert")
+    status, _, _ = await get(server, "/healthz")
+    assert status == 200
+    async with aiohttp.ClientSession() as s, s.get(server.url + "/api/rooms") as r:
+        rooms = (await r.json())["rooms"]
+    by_id = {r["id"]: r for r in rooms}
+    assert {"showroom", "concert"} <= by_id.keys() and {r["kind"] for r in rooms} >= {"showroom", "concert", "wheel"}
+    assert by_id["concert"]["occupancy"] == 1 and "scene" not in by_id["concert"]
+
+
+async def test_metrics_are_prometheus_text(server: AppServer, visitors: list[Visitor]) -> None:
+    ada = Visitor("Ada")
+    visitors.append(ada)
+    await ada.connect(server.url)
+    await ada.join()
+    status, ctype, text = await get(server, "/metrics")
+    assert status == 200 and ctype.startswith("text/plain")
+    for name in (
+        "vetrina_connections", "vetrina_rooms", "vetrina_avatars", "vetrina_tick_seconds_bucket",
+        "vetrina_messages_in_total", "vetrina_messages_out_total", "vetrina_bytes_out_total",
+    ):
+        assert name in text
+    assert 'vetrina_avatars{room="showroom"} 1.0' in text
+    assert 'vetrina_connections{namespace="/"} 1.0' in text
+
+
+async def test_the_web_client_and_its_packages_are_served(server: AppServer) -> None:
+    status, ctype, body = await get(server, "/")
+    assert status == 200 and "text/html" in ctype and "<html" in body.lower()
+    assert (await get(server, "/vendor/three/three.module.js"))[0] == 200
+    assert (await get(server, "/vendor/socket.io/socket.io.msgpack.min.js"))[0] == 200
+    assert (await get(server, "/vendor/three/../../../../pyproject.toml"))[0] == 404

@@ -1,0 +1,109 @@
+"""Visitors over real sockets: welcome, join, seeing each other move, time, leave."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+from tests.conftest import AppServer, Visitor, eventually
+from world.interest import decode_records
+
+
+async def test_welcome_then_join_returns_room_info(server: AppServer, visitors: list[Visitor]) -> None:
+    ada = Visitor("Ada")
+    visitors.append(ada)
+    welcome = await ada.connect(server.url, look={"color": "#123456"})
+    assert isinstance(welcome["id"], int) and isinstance(welcome["session"], str) and isinstance(welcome["t"], int)
+    ack = await ada.join("showroom")
+    room = ack["room"]
+    assert room["id"] == "showroom" and room["kind"] == "showroom"
+    for key in ("name", "bounds", "tick_hz", "view_radius", "view_k", "max_speed", "reactions", "scene", "occupancy"):
+        assert key in room
+    assert ack["you"]["id"] == welcome["id"] and len(ack["you"]["p"]) == 3
+    assert ack["chat"] == []
+
+
+async def test_two_visitors_see_each_other_enter_move_and_leave(server: AppServer, visitors: list[Visitor]) -> None:
+    ada, bob = Visitor("Ada"), Visitor("Bob")
+    visitors += [ada, bob]
+    await ada.connect(server.url, look={"color": "#aa0000"})
+    bob_id = (await bob.connect(server.url))["id"]
+    await ada.join()
+    you = (await bob.join())["you"]
+
+    def entered() -> bool:
+        return any(e[0] == bob_id and e[1] == "Bob" for t in ada.ticks for e in t["enter"])
+
+    await eventually(entered)
+    assert all(e[0] != ada.welcome["id"] for t in ada.ticks for e in t["enter"])  # never yourself
+
+    x, y, z = you["p"]
+    for i in range(1, 6):  # walk 0.3 m per step at 10 Hz: legal
+        await bob.sio.emit("move", {"p": [x + 0.3 * i, y, z], "yaw": math.pi / 2, "seq": i})
+        await asyncio.sleep(0.1)
+
+    def last_seen_x() -> float | None:
+        for t in reversed(ada.ticks):
+            recs = decode_records(t["pos"])
+            mine = recs[recs["id"] == bob_id]
+            if len(mine):
+                return float(mine["x"][-1]) / 100
+        return None
+
+    await eventually(lambda: (v := last_seen_x()) is not None and abs(v - (x + 1.5)) < 0.011)
+    assert bob.corrections == []
+    yaws = [r["yaw"] for t in ada.ticks for r in decode_records(t["pos"]) if r["id"] == bob_id]
+    assert round(math.pi / 2 / math.pi * 32767) in yaws
+
+    assert (await bob.call("leave")) == {"ok": True}
+    await eventually(lambda: any(bob_id in t["leave"] for t in ada.ticks))
+
+
+async def test_unchanged_world_sends_no_ticks(server: AppServer, visitors: list[Visitor]) -> None:
+    ada, bob = Visitor("Ada"), Visitor("Bob")
+    visitors += [ada, bob]
+    await ada.connect(server.url)
+    await bob.connect(server.url)
+    await ada.join()
+    await bob.join()
+    await eventually(lambda: ada.ticks)
+    await asyncio.sleep(0.3)
+    before = len(ada.ticks)
+    await asyncio.sleep(0.5)  # ten ticks at 20 Hz, nobody moved
+    assert len(ada.ticks) == before
+
+
+async def test_time_sync_answers_with_server_clock(server: AppServer, visitors: list[Visitor]) -> None:
+    ada = Visitor("Ada")
+    visitors.append(ada)
+    welcome = await ada.connect(server.url)
+    ack = await ada.call("time", {"c": 12345})
+    assert ack["ok"] and ack["c"] == 12345 and ack["t"] >= welcome["t"]
+
+
+async def test_too_fast_and_through_walls_are_corrected(server: AppServer, visitors: list[Visitor]) -> None:
+    ada = Visitor("Ada")
+    visitors.append(ada)
+    await ada.connect(server.url)
+    you = (await ada.join())["you"]
+    x, y, z = you["p"]
+    await ada.sio.emit("move", {"p": [x + 40, y, z], "yaw": 0, "seq": 1})  # teleport
+    await eventually(lambda: ada.corrections)
+    assert ada.corrections[-1]["seq"] == 1
+    assert [round(v, 2) for v in ada.corrections[-1]["p"]] == [round(v, 2) for v in you["p"]]
+    await ada.sio.emit("move", {"p": [x, y, 41.0], "yaw": 0, "seq": 2})  # outside the south wall
+    await eventually(lambda: len(ada.corrections) >= 2)
+    assert ada.corrections[-1]["seq"] == 2
+
+
+async def test_joining_another_room_leaves_the_first(server: AppServer, visitors: list[Visitor]) -> None:
+    ada, bob = Visitor("Ada"), Visitor("Bob")
+    visitors += [ada, bob]
+    await ada.connect(server.url)
+    bob_id = (await bob.connect(server.url))["id"]
+    await ada.join("showroom")
+    await bob.join("showroom")
+    await eventually(lambda: any(e[0] == bob_id for t in ada.ticks for e in t["enter"]))
+    ack = await bob.join("concert")
+    assert ack["room"]["id"] == "concert"
+    await eventually(lambda: any(bob_id in t["leave"] for t in ada.ticks))

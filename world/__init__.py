@@ -1,0 +1,1 @@
+"""Vetrina world: the pure, synchronous simulation (numpy, pydantic, stdlib). Time is passed in."""

@@ -1,0 +1,152 @@
+"""Area of interest: turn visible sets into each viewer's tick (enter / leave / packed records).
+
+The wire record (PROTOCOL.md "Binary tick") is 12 bytes, little-endian ``<I h h h h``:
+avatar id, x, y, z in centimetres (room-local), yaw as ``round(yaw / pi * 32767)``.
+
+Per tick and per viewer we send only what changed: ids that came into view (``enter``,
+followed by their first record), ids that dropped out (``leave``), and records of avatars in
+view whose quantised record changed since the last tick. A viewer with nothing new gets no
+tick at all. All set arithmetic is vectorised over every viewer at once; the only Python
+loop is the final one that hands each viewer its slice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from world.grid import Slots, SpatialGrid
+
+RECORD = np.dtype([("id", "<u4"), ("x", "<i2"), ("y", "<i2"), ("z", "<i2"), ("yaw", "<i2")])
+RECORD_BYTES = RECORD.itemsize  # 12
+_NO_ID = np.uint64(0xFFFFFFFF)  # sorts after every real id; never handed out
+
+
+@dataclass(slots=True)
+class TickView:
+    """One viewer's tick: what the server sends that viewer this tick."""
+
+    viewer: int  # the viewer's avatar id
+    enter: list[list[Any]] = field(default_factory=list)  # [[id, name, look], ...]
+    leave: list[int] = field(default_factory=list)
+    pos: bytes = b""
+
+
+def quantize(pos: NDArray[np.float32], yaw: NDArray[np.float32], ids: NDArray[np.uint32]) -> NDArray[Any]:
+    """Wire records for avatars: metres -> int16 centimetres, radians -> int16 yaw."""
+    rec = np.empty(len(ids), RECORD)
+    rec["id"] = ids
+    cm = np.clip(np.rint(pos * 100.0), -32768, 32767).astype(np.int16)
+    rec["x"], rec["y"], rec["z"] = cm[:, 0], cm[:, 1], cm[:, 2]
+    wrapped = (yaw.astype(np.float64) + np.pi) % (2 * np.pi) - np.pi  # into [-pi, pi)
+    rec["yaw"] = np.clip(np.rint(wrapped / np.pi * 32767.0), -32767, 32767).astype(np.int16)
+    return rec
+
+
+def decode_records(data: bytes) -> NDArray[Any]:
+    """Inverse of the wire packing, for clients written in Python (tests, the crowd, Locust)."""
+    return np.frombuffer(data, RECORD)
+
+
+class Interest:
+    """What every viewer of one room has in view, and the diff that makes its next tick.
+
+    Indexed by the viewer's grid slot; a slot's memory is cleared when the slot changes hands.
+    """
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self._seen = np.full((0, k), _NO_ID, np.uint64)  # per viewer slot: ids in view, sorted
+        self._records = np.zeros(0, RECORD)  # last tick's quantised record per slot
+
+    def forget(self, slot: int) -> None:
+        """The viewer in ``slot`` starts from nothing: its next tick re-enters all it sees."""
+        if slot < len(self._seen):
+            self._seen[slot] = _NO_ID
+
+    def step(
+        self,
+        grid: SpatialGrid,
+        viewers: Slots,
+        visible: Slots,
+        enter_of: list[Any],
+        refresh: NDArray[np.bool_] | None = None,
+    ) -> list[TickView]:
+        """Diff this tick's visible sets against the last and build every viewer's tick.
+
+        ``visible`` is ``grid.visible(viewers, k, radius)``; ``enter_of[slot]`` is the
+        ``[id, name, look]`` entry announcing the avatar in ``slot``; ``refresh[slot]`` marks
+        avatars whose name or look changed, announced again to every viewer that sees them.
+        """
+        n_slots = len(grid.active)
+        self._grow(n_slots)
+        records = quantize(grid.pos, grid.yaw, grid.ids)
+        changed = records.view("V12") != self._records.view("V12")
+        self._records = records
+        if refresh is not None:
+            padded = np.zeros(n_slots, bool)
+            padded[: min(n_slots, len(refresh))] = refresh[:n_slots]
+            refresh = padded
+            changed |= refresh
+
+        # Current view per viewer as rows of ids sorted ascending, slots carried alongside.
+        valid = visible >= 0
+        ids = np.where(valid, grid.ids[np.maximum(visible, 0)].astype(np.uint64), _NO_ID)
+        order = np.argsort(ids, axis=1)
+        ids = np.take_along_axis(ids, order, axis=1)
+        slots = np.take_along_axis(visible, order, axis=1)
+        valid = np.take_along_axis(valid, order, axis=1)
+        before = self._seen[viewers]
+        self._seen[viewers] = ids
+
+        # Row-tagged keys are globally sorted (rows ascending, ids ascending within a row),
+        # so membership across all viewers is one searchsorted each way.
+        row = (np.arange(len(viewers), dtype=np.uint64) << np.uint64(32))[:, None]
+        now_keys = (row | ids)[valid]
+        old_valid = before != _NO_ID
+        old_keys = (row | before)[old_valid]
+        entered = np.zeros(ids.shape, bool)
+        entered[valid] = ~_member(now_keys, old_keys)
+        left_mask = np.zeros(before.shape, bool)
+        left_mask[old_valid] = ~_member(old_keys, now_keys)
+        if refresh is not None:
+            entered |= valid & refresh[np.maximum(slots, 0)]
+
+        send = valid & (entered | changed[np.maximum(slots, 0)])
+        sent_rows, sent_cols = np.nonzero(send)
+        blob = records.view("V12")[slots[sent_rows, sent_cols]].tobytes()
+        pos_end = np.cumsum(send.sum(axis=1)) * RECORD_BYTES
+        enter_rows, enter_cols = np.nonzero(entered)
+        left_rows, left_cols = np.nonzero(left_mask)
+        touched = np.unique(np.concatenate([sent_rows, enter_rows, left_rows]))
+
+        views: dict[int, TickView] = {}
+        vid = grid.ids[viewers]
+        for r in touched.tolist():
+            start = int(pos_end[r - 1]) if r else 0
+            views[r] = TickView(int(vid[r]), pos=blob[start : int(pos_end[r])])
+        for r, s in zip(enter_rows.tolist(), slots[enter_rows, enter_cols].tolist()):
+            views[r].enter.append(enter_of[s])
+        for r, i in zip(left_rows.tolist(), before[left_rows, left_cols].tolist()):
+            views[r].leave.append(int(i))
+        return list(views.values())
+
+    def _grow(self, n: int) -> None:
+        if n > len(self._seen):
+            seen = np.full((n, self.k), _NO_ID, np.uint64)
+            seen[: len(self._seen)] = self._seen
+            self._seen = seen
+            records = np.zeros(n, RECORD)
+            records[: len(self._records)] = self._records
+            self._records = records
+
+
+def _member(keys: NDArray[np.uint64], sorted_pool: NDArray[np.uint64]) -> NDArray[np.bool_]:
+    """``keys[i] in sorted_pool`` for every i, for a sorted pool."""
+    if len(sorted_pool) == 0:
+        return np.zeros(len(keys), bool)
+    at = np.minimum(np.searchsorted(sorted_pool, keys), len(sorted_pool) - 1)
+    return sorted_pool[at] == keys

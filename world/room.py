@@ -1,0 +1,244 @@
+"""Room: one shared space. Inputs queue between ticks; ``step(now, inbox)`` applies them all.
+
+The room is a small contract in the spirit of a Nakama match: the transport validates and
+enqueues inputs, the room's own tick hands the batch to :meth:`Room.step`, and the returned
+:class:`Outbox` says what to send. Same state + same inputs + same ``now`` + same seed give
+the same outbox. Time is server wall clock in milliseconds.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+
+from world.grid import GridFull, SpatialGrid
+from world.interest import Interest, TickView
+from world.movement import MovementRules
+from world.protocol import ErrorCode, error, ok
+from world.scene import RoomConfig
+
+# ---- inputs (built by the gateway after validation) ----------------------------------------
+
+
+@dataclass(slots=True)
+class Join:
+    ref: int  # correlates the reply in the outbox with the waiting request
+    avatar: int
+    name: str
+    look: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Leave:
+    avatar: int
+    ref: int | None = None
+
+
+@dataclass(slots=True)
+class Attach:
+    """The avatar's visitor is connected (again): it views the room and gets full state."""
+
+    avatar: int
+
+
+@dataclass(slots=True)
+class Detach:
+    """The visitor's connection dropped: the avatar stays in place during the grace period."""
+
+    avatar: int
+
+
+@dataclass(slots=True)
+class Move:
+    avatar: int
+    p: tuple[float, float, float]
+    yaw: float
+    seq: int
+    t: int  # server ms when the move arrived
+
+
+Input = Union[Join, Leave, Attach, Detach, Move]
+
+
+@dataclass(slots=True)
+class Outbox:
+    t: int
+    n: int
+    replies: dict[int, dict[str, Any]] = field(default_factory=dict)
+    corrections: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    ticks: list[TickView] = field(default_factory=list)
+    left: list[int] = field(default_factory=list)  # avatars no longer in this room
+
+
+@dataclass(slots=True)
+class Avatar:
+    id: int
+    name: str
+    look: dict[str, Any]
+    slot: int
+    viewing: bool = True
+    budget: float = 0.0  # metres of movement allowed right now
+    last_move_t: int = 0
+    enter: list[Any] = field(default_factory=list)  # [id, name, look] as sent in ticks
+
+
+class Room:
+    def __init__(self, config: RoomConfig, *, rng: random.Random | None = None) -> None:
+        self.config = config
+        self.rng = rng or random.Random(0)
+        lo, hi = config.scene.bounds
+        self.grid = SpatialGrid(lo, hi, capacity=config.capacity)
+        self.interest = Interest(config.view_k)
+        self.rules = MovementRules(config.scene, config.max_speed)
+        self.avatars: dict[int, Avatar] = {}
+        self._enter_of: list[Any] = []  # per grid slot: the avatar's [id, name, look]
+        self._refresh = np.zeros(0, bool)  # per grid slot: name/look changed, announce again
+        self.tick_no = 0
+
+    @property
+    def occupancy(self) -> int:
+        return len(self.avatars)
+
+    def info(self, *, full: bool = True) -> dict[str, Any]:
+        return self.config.info(self.occupancy, full=full)
+
+    # ---- the tick --------------------------------------------------------------------
+
+    def step(self, now: int, inbox: list[Input]) -> Outbox:
+        self.tick_no += 1
+        out = Outbox(t=now, n=self.tick_no)
+        moves: list[Move] = []
+        for item in inbox:
+            if isinstance(item, Move):
+                moves.append(item)
+            elif isinstance(item, Join):
+                out.replies[item.ref] = self._join(item, now)
+            elif isinstance(item, Leave):
+                if self._leave(item.avatar):
+                    out.left.append(item.avatar)
+                if item.ref is not None:
+                    out.replies[item.ref] = ok()
+            elif isinstance(item, Attach):
+                self._attach(item.avatar)
+            elif isinstance(item, Detach):
+                if item.avatar in self.avatars:
+                    self.avatars[item.avatar].viewing = False
+        self._apply_moves(moves, out)
+        out.ticks = self._ticks()
+        return out
+
+    # ---- membership ------------------------------------------------------------------
+
+    def _join(self, j: Join, now: int) -> dict[str, Any]:
+        a = self.avatars.get(j.avatar)
+        if a is None:
+            if len(self.avatars) >= self.config.capacity:
+                return error(ErrorCode.ROOM_FULL, f"room {self.config.id!r} is full")
+            p = self._spawn_point()
+            yaw = self.rng.uniform(-np.pi, np.pi)
+            try:
+                slot = self.grid.add(j.avatar, p, yaw)
+            except GridFull:
+                return error(ErrorCode.ROOM_FULL, f"room {self.config.id!r} is full")
+            a = Avatar(j.avatar, j.name, j.look, slot, budget=self.rules.burst, last_move_t=now)
+            a.enter = [a.id, a.name, a.look]
+            self.avatars[a.id] = a
+            self._set_slot_meta(slot, a.enter)
+        a.viewing = True
+        self.interest.forget(a.slot)  # a (re)joining client starts from an empty view
+        pos = self.grid.pos[a.slot]
+        you = {"id": a.id, "p": [round(float(v), 3) for v in pos], "yaw": float(self.grid.yaw[a.slot])}
+        return ok(room=self.info(), you=you, chat=[], show=None)
+
+    def _leave(self, avatar: int) -> bool:
+        a = self.avatars.pop(avatar, None)
+        if a is None:
+            return False
+        self.grid.remove(a.slot)
+        return True
+
+    def _attach(self, avatar: int) -> None:
+        a = self.avatars.get(avatar)
+        if a is not None:
+            a.viewing = True
+            self.interest.forget(a.slot)
+
+    def set_look(self, avatar: int, look: dict[str, Any]) -> None:
+        """Change how an avatar looks; everyone who sees it is told in the next tick."""
+        a = self.avatars[avatar]
+        a.look = look
+        a.enter = [a.id, a.name, look]
+        self._set_slot_meta(a.slot, a.enter)
+        self._refresh[a.slot] = True
+
+    def position(self, avatar: int) -> tuple[list[float], float]:
+        a = self.avatars[avatar]
+        return [float(v) for v in self.grid.pos[a.slot]], float(self.grid.yaw[a.slot])
+
+    def _set_slot_meta(self, slot: int, enter: list[Any]) -> None:
+        if slot >= len(self._enter_of):
+            grow = slot + 1 - len(self._enter_of)
+            self._enter_of.extend([None] * grow)
+            self._refresh = np.concatenate([self._refresh, np.zeros(grow, bool)])
+        self._enter_of[slot] = enter
+
+    def _spawn_point(self) -> tuple[float, float, float]:
+        base = self.rng.choice(self.config.scene.spawn)
+        for _ in range(4):  # spread newcomers a little so they do not stack
+            p = np.array(base) + [self.rng.uniform(-1.5, 1.5), 0.0, self.rng.uniform(-1.5, 1.5)]
+            if self.rules.legal_targets(np.array([base], float), p[None])[0]:
+                return (float(p[0]), float(p[1]), float(p[2]))
+        return (float(base[0]), float(base[1]), float(base[2]))
+
+    # ---- movement --------------------------------------------------------------------
+
+    def _apply_moves(self, moves: list[Move], out: Outbox) -> None:
+        """Apply moves in arrival order; an avatar's k-th move of the tick is in round k."""
+        rounds: list[list[Move]] = []
+        seen: dict[int, int] = {}
+        for m in moves:
+            if m.avatar not in self.avatars:
+                continue  # left (or never joined) before this tick: nothing to move
+            k = seen.get(m.avatar, 0)
+            seen[m.avatar] = k + 1
+            if k == len(rounds):
+                rounds.append([])
+            rounds[k].append(m)
+        rejected: dict[int, int] = {}  # avatar -> seq of its last move, if that was refused
+        for batch in rounds:
+            avatars = [self.avatars[m.avatar] for m in batch]
+            slots = np.fromiter((a.slot for a in avatars), np.int32, len(avatars))
+            start = self.grid.pos[slots].astype(np.float64)
+            end = np.array([m.p for m in batch], np.float64)
+            yaw = np.array([m.yaw for m in batch], np.float64)
+            legal = self.rules.legal_targets(start, end) & np.isfinite(yaw)
+            dist = np.where(legal, np.linalg.norm(np.where(legal[:, None], end - start, 0.0), axis=1), 0.0)
+            budget = np.fromiter((a.budget for a in avatars), np.float64, len(avatars))
+            elapsed = np.fromiter((m.t - a.last_move_t for m, a in zip(batch, avatars)), np.float64, len(batch))
+            fits, budget = self.rules.spend(budget, elapsed / 1000.0, dist)
+            accept = legal & fits
+            for a, m, b, good in zip(avatars, batch, budget.tolist(), accept.tolist()):
+                a.budget = b
+                a.last_move_t = max(a.last_move_t, m.t)
+                if good:
+                    rejected.pop(a.id, None)
+                else:
+                    rejected[a.id] = m.seq
+            if accept.any():
+                self.grid.place(slots[accept], end[accept].astype(np.float32), yaw[accept].astype(np.float32))
+        for avatar, seq in rejected.items():
+            p, _ = self.position(avatar)
+            out.corrections.append((avatar, {"p": [round(v, 3) for v in p], "seq": seq}))
+
+    # ---- interest --------------------------------------------------------------------
+
+    def _ticks(self) -> list[TickView]:
+        viewers = np.fromiter((a.slot for a in self.avatars.values() if a.viewing), np.int32)
+        cfg = self.config
+        visible = self.grid.visible(viewers, cfg.view_k, cfg.view_radius)
+        views = self.interest.step(self.grid, viewers, visible, self._enter_of, self._refresh)
+        self._refresh[:] = False
+        return views

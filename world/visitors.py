@@ -1,0 +1,78 @@
+"""Visitors: identity, resume tokens and the reconnect grace period. Time is server ms.
+
+A visitor keeps its avatar id, room and position across a dropped connection: reconnecting
+with its ``session`` token within ``grace_ms`` resumes it; after that it is gone for good.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(slots=True)
+class Visitor:
+    id: int
+    session: str
+    name: str
+    look: dict[str, Any]
+    sid: str | None = None  # the live connection, if any
+    room: str | None = None
+    disconnected_at: int | None = None
+
+
+@dataclass(slots=True)
+class Arrival:
+    visitor: Visitor
+    resumed: bool
+    replaced_sid: str | None  # an older connection of the same visitor, to be closed
+
+
+class Visitors:
+    def __init__(self, *, grace_ms: int = 30_000, first_id: int = 1) -> None:
+        self.grace_ms = grace_ms
+        self._next_id = first_id
+        self._by_session: dict[str, Visitor] = {}
+        self._by_sid: dict[str, Visitor] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_session)
+
+    def connect(self, sid: str, name: str, look: dict[str, Any], resume: str | None, now: int) -> Arrival:
+        v = self._by_session.get(resume) if resume else None
+        if v is not None and v.disconnected_at is not None and now - v.disconnected_at > self.grace_ms:
+            v = None  # expired but not swept yet: a fresh start
+        if v is not None:
+            replaced = v.sid
+            if replaced is not None:
+                self._by_sid.pop(replaced, None)
+            v.sid = sid
+            v.disconnected_at = None
+            self._by_sid[sid] = v
+            return Arrival(v, True, replaced)
+        v = Visitor(id=self._next_id, session=secrets.token_urlsafe(18), name=name, look=look, sid=sid)
+        self._next_id += 1
+        self._by_session[v.session] = v
+        self._by_sid[sid] = v
+        return Arrival(v, False, None)
+
+    def by_sid(self, sid: str) -> Visitor | None:
+        return self._by_sid.get(sid)
+
+    def disconnect(self, sid: str, now: int) -> Visitor | None:
+        v = self._by_sid.pop(sid, None)
+        if v is not None and v.sid == sid:
+            v.sid = None
+            v.disconnected_at = now
+        return v
+
+    def expire(self, now: int) -> list[Visitor]:
+        """Remove and return visitors whose grace period has run out."""
+        gone = [
+            v for v in self._by_session.values()
+            if v.disconnected_at is not None and now - v.disconnected_at > self.grace_ms
+        ]
+        for v in gone:
+            del self._by_session[v.session]
+        return gone
