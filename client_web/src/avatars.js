@@ -4,10 +4,13 @@ import * as THREE from 'three';
 import { CSS2DObject } from 'three/addons/renderers/CSS2DRenderer.js';
 import { Track } from './interp.js';
 import { blobTexture, hexOr } from './textures.js';
+import { surface } from './quality.js';
 
 const geo = {}; // shared geometries: hundreds of avatars, a handful of buffers
 function shared() {
   if (geo.body) return geo;
+  headMat = surface({ color: '#f3ede4', roughness: 0.5 });
+  darkMat = surface({ color: '#1d1d22', roughness: 0.3, metalness: 0.3 });
   geo.body = new THREE.CapsuleGeometry(0.26, 0.62, 6, 16);
   geo.head = new THREE.SphereGeometry(0.19, 20, 16);
   geo.scarf = new THREE.TorusGeometry(0.17, 0.055, 10, 24);
@@ -17,16 +20,16 @@ function shared() {
   geo.base = new THREE.CylinderGeometry(0.18, 0.2, 0.03, 20);
   return geo;
 }
-const headMat = new THREE.MeshStandardMaterial({ color: '#f3ede4', roughness: 0.5 });
-const darkMat = new THREE.MeshStandardMaterial({ color: '#1d1d22', roughness: 0.3, metalness: 0.3 });
+let headMat = null; // created lazily: the quality tier is only known once main.js has run
+let darkMat = null;
 
 // Body parts only (used by both visitors and the showroom's decorative mannequins).
 // Local frame: feet at y=0, facing -z (yaw 0), as three.js object.rotation.y = yaw expects.
 function figure(color, accent, { visor = true } = {}) {
-  const g = shared();
+  const g = shared(); // also creates the shared materials
   const root = new THREE.Group();
-  const bodyMat = new THREE.MeshStandardMaterial({ color, roughness: 0.55 });
-  const accentMat = new THREE.MeshStandardMaterial({ color: accent, roughness: 0.45 });
+  const bodyMat = surface({ color, roughness: 0.55 });
+  const accentMat = surface({ color: accent, roughness: 0.45 });
   const body = new THREE.Mesh(g.body, bodyMat);
   body.position.y = 0.57;
   const scarf = new THREE.Mesh(g.scarf, accentMat);

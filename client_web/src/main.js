@@ -9,6 +9,7 @@ import { Controls } from './controls.js';
 import { makeWorld, stepMove } from './collide.js';
 import { lerpAngle, wrapAngle } from './interp.js';
 import * as hud from './hud.js';
+import { detectQuality } from './quality.js';
 
 const INTERP_DELAY_MS = 100; // render remote avatars this far behind server time
 const SEND_INTERVAL_MS = 75; // ≤ ~13 moves/s while moving (protocol allows 20/s)
@@ -40,11 +41,13 @@ const camera = new THREE.PerspectiveCamera(55, innerWidth / innerHeight, 0.1, 40
 camera.position.set(0, 6, 10);
 let renderer = null;
 let labels = null;
+const quality = detectQuality();
+let pixelRatio = Math.min(window.devicePixelRatio || 1, quality.maxPixelRatio);
 try {
-  renderer = new THREE.WebGLRenderer({ antialias: true, powerPreference: 'high-performance' });
-  renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
+  renderer = new THREE.WebGLRenderer({ antialias: quality.antialias, powerPreference: 'high-performance' });
+  renderer.setPixelRatio(pixelRatio);
   renderer.setSize(innerWidth, innerHeight);
-  renderer.shadowMap.enabled = true;
+  renderer.shadowMap.enabled = quality.shadows;
   renderer.shadowMap.type = THREE.PCFShadowMap;
   renderer.toneMapping = THREE.NeutralToneMapping; // keeps brand colours true, tames highlights
   renderer.toneMappingExposure = 1.0;
@@ -111,6 +114,7 @@ window.vetrina = {
   get inView() { return app.remotes.size; },
   get corrections() { return app.corrections; },
   get fps() { return app.fps; },
+  get quality() { return { tier: quality.tier, pixelRatio }; },
   serverNow() { return app.net ? app.net.serverNow() : Date.now(); },
   // Remote avatars at their rendered (interpolated) pose.
   avatars() { return app.remotes.poses(window.vetrina.serverNow() - INTERP_DELAY_MS); },
@@ -331,12 +335,28 @@ function updateCamera(dt) {
 }
 
 // ---------------------------------------------------------------- frame loop
+// Slow frames (weak GPU, software WebGL) are worse than a softer image: step the render
+// resolution down while we stay under ~15 fps. Input and networking run per frame too.
+let slowSince = 0;
+function adaptResolution(now) {
+  if (!renderer || document.hidden) return;
+  if (app.fps >= 15 || pixelRatio <= 0.5) { slowSince = 0; return; }
+  if (!slowSince) slowSince = now;
+  else if (now - slowSince > 2500) {
+    pixelRatio = Math.max(0.5, Math.round((pixelRatio - 0.15) * 100) / 100);
+    renderer.setPixelRatio(pixelRatio);
+    renderer.setSize(innerWidth, innerHeight);
+    slowSince = 0;
+  }
+}
+
 let last = performance.now();
 function frame() {
   const now = performance.now();
-  const dt = Math.min(0.1, (now - last) / 1000); // clamp: a background tab must not teleport us
+  const dt = Math.min(0.25, (now - last) / 1000); // clamp: a background tab must not teleport us
   last = now;
   app.fps += ((dt > 0 ? 1 / dt : 0) - app.fps) * 0.1;
+  adaptResolution(now);
   updateSelf(dt, now);
   if (app.selfAvatar) app.selfAvatar.pose(app.self.x, app.self.y, app.self.z, app.self.yaw, dt);
   const serverNow = app.net ? app.net.serverNow() : Date.now();

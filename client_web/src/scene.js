@@ -2,6 +2,7 @@
 import * as THREE from 'three';
 import { hexOr, luminance, shade, textTexture, tileTexture } from './textures.js';
 import { makeMannequin } from './avatars.js';
+import { surface, quality } from './quality.js';
 
 function hash(str) {
   let h = 2166136261;
@@ -54,7 +55,7 @@ export function buildRoom(room, renderer) {
   tiles.repeat.set(W / 4, D / 4); // 2 m tiles (2 tiles per 4 m texture)
   const floor = new THREE.Mesh(
     new THREE.PlaneGeometry(W, D),
-    new THREE.MeshStandardMaterial({ map: tiles, roughness: dark ? 0.55 : 0.8, metalness: 0.0 }),
+    surface({ map: tiles, roughness: dark ? 0.55 : 0.8, metalness: 0.0 }),
   );
   floor.rotation.x = -Math.PI / 2;
   floor.position.set(cx, 0, cz);
@@ -65,7 +66,7 @@ export function buildRoom(room, renderer) {
 
   const apron = new THREE.Mesh(
     new THREE.PlaneGeometry(W * 5, D * 5),
-    new THREE.MeshStandardMaterial({ color: shade(skyHex, dark ? 0.04 : -0.06), roughness: 1 }),
+    surface({ color: shade(skyHex, dark ? 0.04 : -0.06), roughness: 1 }),
   );
   apron.rotation.x = -Math.PI / 2;
   apron.position.set(cx, -0.02, cz);
@@ -110,12 +111,12 @@ export function buildRoom(room, renderer) {
       // Tall, thin props (pillars) read better round; the collider stays the box.
       mesh = new THREE.Mesh(
         new THREE.CylinderGeometry(Math.min(b.w, b.d) / 2, Math.min(b.w, b.d) / 2, b.h, 24),
-        new THREE.MeshStandardMaterial({ color: col, roughness: 0.6 }),
+        surface({ color: col, roughness: 0.6 }),
       );
     } else {
       mesh = new THREE.Mesh(
         new THREE.BoxGeometry(b.w, b.h, b.d),
-        new THREE.MeshStandardMaterial({ color: col, roughness: kind === 'wall' ? 0.9 : 0.55, metalness: kind === 'stage' ? 0.1 : 0 }),
+        surface({ color: col, roughness: kind === 'wall' ? 0.9 : 0.55, metalness: kind === 'stage' ? 0.1 : 0 }),
       );
     }
     mesh.position.set(b.cx, b.cy, b.cz);
@@ -129,7 +130,7 @@ export function buildRoom(room, renderer) {
       // Slim skirting along the base grounds the walls visually.
       const skirt = new THREE.Mesh(
         new THREE.BoxGeometry(b.w + 0.04, 0.14, b.d + 0.04),
-        new THREE.MeshStandardMaterial({ color: shade(col, -0.35), roughness: 0.7 }),
+        surface({ color: shade(col, -0.35), roughness: 0.7 }),
       );
       skirt.position.set(b.cx, b.y0 + 0.07, b.cz);
       group.add(skirt);
@@ -149,8 +150,8 @@ export function buildRoom(room, renderer) {
   const hemi = new THREE.HemisphereLight(dark ? '#6a5a9a' : '#fffaf2', dark ? '#221a2a' : shade(floorHex, -0.3), dark ? 0.9 : 1.25);
   group.add(hemi);
   const sun = new THREE.DirectionalLight(dark ? '#c8b8ff' : '#fff1dc', dark ? 0.8 : 1.5);
-  sun.castShadow = true;
-  sun.shadow.mapSize.set(2048, 2048);
+  sun.castShadow = quality.shadows;
+  sun.shadow.mapSize.set(quality.shadowMapSize, quality.shadowMapSize);
   const sc = sun.shadow.camera;
   sc.left = -30; sc.right = 30; sc.top = 30; sc.bottom = -30; sc.near = 1; sc.far = 120;
   sun.shadow.bias = -0.0008;
@@ -188,7 +189,7 @@ function decorateStand(group, c, b, col) {
   const h = hash(c.id);
   const top = new THREE.Mesh(
     new THREE.BoxGeometry(b.w + 0.08, 0.05, b.d + 0.08),
-    new THREE.MeshStandardMaterial({ color: '#f7f4ef', roughness: 0.35 }),
+    surface({ color: '#f7f4ef', roughness: 0.35 }),
   );
   top.position.set(b.cx, b.y1 + 0.025, b.cz);
   top.castShadow = true;
@@ -213,7 +214,7 @@ function decorateStand(group, c, b, col) {
   const long = b.w >= b.d ? 'x' : 'z';
   const len = long === 'x' ? b.w : b.d;
   const n = Math.max(2, Math.floor(len / 2));
-  const plinthMat = new THREE.MeshStandardMaterial({ color: '#ffffff', roughness: 0.4 });
+  const plinthMat = surface({ color: '#ffffff', roughness: 0.4 });
   for (let i = 0; i < n; i++) {
     const t = (i + 0.5) / n - 0.5;
     const px = long === 'x' ? b.cx + t * b.w : b.cx;
@@ -223,7 +224,7 @@ function decorateStand(group, c, b, col) {
     plinth.castShadow = true;
     group.add(plinth);
     const tone = shade(col, ((i + h) % 3) * 0.25 - 0.2);
-    const mat = new THREE.MeshStandardMaterial({ color: tone, roughness: 0.35, metalness: 0.15 });
+    const mat = surface({ color: tone, roughness: 0.35, metalness: 0.15 });
     let geo;
     switch ((h + i) % 4) {
       case 0: geo = new THREE.SphereGeometry(0.2, 20, 14); break;
@@ -296,7 +297,7 @@ function makeWheel(radius) {
   ctx.fill();
   const tex = new THREE.CanvasTexture(canvas);
   tex.colorSpace = THREE.SRGBColorSpace;
-  return new THREE.Mesh(new THREE.CircleGeometry(radius, 64), new THREE.MeshStandardMaterial({ map: tex, roughness: 0.4, emissive: '#222222' }));
+  return new THREE.Mesh(new THREE.CircleGeometry(radius, 64), surface({ map: tex, roughness: 0.4, emissive: '#222222' }));
 }
 
 // Brand dressing on the walls (purely visual, flush with the wall so collisions are unchanged):
@@ -354,7 +355,7 @@ function decorateWalls(group, room, scene, dark) {
       const along = start + (f.len * (i + 0.5)) / n;
       if (f.skip && along > f.skip[0] && along < f.skip[1]) continue;
       const col = palette[k++ % palette.length];
-      const mesh = new THREE.Mesh(new THREE.PlaneGeometry(bw, bh), new THREE.MeshStandardMaterial({ map: bannerTexture(col), roughness: 0.8 }));
+      const mesh = new THREE.Mesh(new THREE.PlaneGeometry(bw, bh), surface({ map: bannerTexture(col), roughness: 0.8 }));
       placeOnFace(mesh, f, along, f.b.y0 + f.b.h - 0.35 - bh / 2);
       group.add(mesh);
     }

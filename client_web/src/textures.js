@@ -1,5 +1,9 @@
 // Procedural canvas textures (tiles, text, soft shadows): no image assets to ship or load.
 import * as THREE from 'three';
+import { quality } from './quality.js';
+
+// Anisotropic filtering is nearly free on GPUs and very expensive in software rendering.
+const aniso = (n) => (quality.tier === 'low' ? 1 : n);
 
 export function hexOr(value, fallback) {
   return typeof value === 'string' && /^#[0-9a-fA-F]{6}$/.test(value) ? value : fallback;
@@ -56,7 +60,7 @@ export function textTexture(text, { color = '#ffffff', bg = null, px = 64, weigh
   ctx.fillText(text, w / 2, h / 2 + px * 0.04);
   const tex = new THREE.CanvasTexture(canvas);
   tex.colorSpace = THREE.SRGBColorSpace;
-  tex.anisotropy = 4;
+  tex.anisotropy = aniso(4);
   return { texture: tex, aspect: w / h };
 }
 
@@ -91,7 +95,7 @@ export function tileTexture(baseHex, { size = 512, tiles = 2 } = {}) {
   const tex = new THREE.CanvasTexture(canvas);
   tex.colorSpace = THREE.SRGBColorSpace;
   tex.wrapS = tex.wrapT = THREE.RepeatWrapping;
-  tex.anisotropy = 8;
+  tex.anisotropy = aniso(8);
   return tex;
 }
 

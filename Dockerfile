@@ -1,0 +1,21 @@
+# Vetrina server image: `docker build -t vetrina . && docker run -p 8080:8080 vetrina`
+FROM node:20-bookworm-slim AS web
+WORKDIR /src/client_web
+COPY client_web/package.json client_web/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY world ./world
+COPY server ./server
+RUN pip install .
+COPY assets ./assets
+COPY client_web ./client_web
+COPY --from=web /src/client_web/node_modules ./client_web/node_modules
+RUN useradd --create-home --uid 10001 vetrina
+USER vetrina
+ENV VETRINA_ROOMS=/app/assets/rooms VETRINA_CLIENT_DIR=/app/client_web
+EXPOSE 8080
+ENTRYPOINT ["vetrina", "serve", "--host", "0.0.0.0", "--port", "8080"]
