@@ -6,12 +6,12 @@ import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import socketio
 from aiohttp import web
 
+from server import fastio
 from server.config import Settings
 from server.gateway import VisitorGateway
 from server.metrics import Metrics
@@ -36,8 +36,10 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application()
     metrics = Metrics()
     configs = load_rooms(settings.rooms)
+    fastio.install()
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
+        async_handlers=False,  # handle events inline in the reader: no task per message
         serializer=VetrinaPacket,
         cors_allowed_origins=settings.cors_origins if settings.cors_origins != "*" else "*",
         max_http_buffer_size=TRANSPORT_LIMIT,
@@ -47,7 +49,6 @@ def create_app(settings: Settings) -> web.Application:
         engineio_logger=False,
     )
     sio.attach(app)
-    executor = ThreadPoolExecutor(max_workers=max(1, min(4, len(configs))), thread_name_prefix="tick")
     rooms: dict[str, RoomRunner] = {}
     visitors = Visitors(grace_ms=int(settings.resume_grace_s * 1000))
     gateway = VisitorGateway(
@@ -58,7 +59,6 @@ def create_app(settings: Settings) -> web.Application:
             Room(cfg, rng=random.Random(i)),
             send=gateway.send_to_avatar,
             metrics=metrics,
-            executor=executor,
             inbox_limit=settings.inbox_limit,
             tick_hz=settings.tick_hz,
             request_timeout_s=settings.request_timeout_s,
@@ -78,7 +78,6 @@ def create_app(settings: Settings) -> web.Application:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        executor.shutdown(wait=False, cancel_futures=True)
 
     app.cleanup_ctx.append(room_tasks)
     if settings.crowd:

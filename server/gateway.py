@@ -17,8 +17,9 @@ from typing import Any
 import socketio
 from pydantic import BaseModel, ValidationError
 
+from server import fastio
 from server.metrics import Metrics
-from server.packets import MALFORMED_EVENT, Oversized, event_packet
+from server.packets import MALFORMED_EVENT, Oversized
 from server.runner import RoomRunner, now_ms
 from world.protocol import (
     ConnectAuth,
@@ -124,7 +125,7 @@ class VisitorGateway:
     async def send_to_avatar(self, avatar: int, pkt: bytes) -> None:
         eio_sid = self._eio_sid.get(avatar)
         if eio_sid is not None:
-            await self.sio.eio.send(eio_sid, pkt)
+            await fastio.write_now(self.sio.eio, eio_sid, pkt)
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -214,5 +215,3 @@ class VisitorGateway:
     async def time(self, sid: str, req: TimeRequest) -> Reply:
         return ok(c=req.c, t=now_ms())
 
-
-__all__ = ["VisitorGateway", "event_packet"]

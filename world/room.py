@@ -96,6 +96,9 @@ class Room:
         self.avatars: dict[int, Avatar] = {}
         self._enter_of: list[Any] = []  # per grid slot: the avatar's [id, name, look]
         self._refresh = np.zeros(0, bool)  # per grid slot: name/look changed, announce again
+        # Viewers (re)attached in this step start receiving ticks at the next step, so the
+        # join ack (or the resume welcome) is on the wire before their first full view.
+        self._fresh: set[int] = set()
         self.tick_no = 0
 
     @property
@@ -110,6 +113,7 @@ class Room:
     def step(self, now: int, inbox: list[Input]) -> Outbox:
         self.tick_no += 1
         out = Outbox(t=now, n=self.tick_no)
+        self._fresh.clear()
         moves: list[Move] = []
         for item in inbox:
             if isinstance(item, Move):
@@ -149,6 +153,7 @@ class Room:
             self._set_slot_meta(slot, a.enter)
         a.viewing = True
         self.interest.forget(a.slot)  # a (re)joining client starts from an empty view
+        self._fresh.add(a.id)
         pos = self.grid.pos[a.slot]
         you = {"id": a.id, "p": [round(float(v), 3) for v in pos], "yaw": float(self.grid.yaw[a.slot])}
         return ok(room=self.info(), you=you, chat=[], show=None)
@@ -165,6 +170,7 @@ class Room:
         if a is not None:
             a.viewing = True
             self.interest.forget(a.slot)
+            self._fresh.add(a.id)
 
     def set_look(self, avatar: int, look: dict[str, Any]) -> None:
         """Change how an avatar looks; everyone who sees it is told in the next tick."""
@@ -236,7 +242,8 @@ class Room:
     # ---- interest --------------------------------------------------------------------
 
     def _ticks(self) -> list[TickView]:
-        viewers = np.fromiter((a.slot for a in self.avatars.values() if a.viewing), np.int32)
+        fresh = self._fresh
+        viewers = np.fromiter((a.slot for a in self.avatars.values() if a.viewing and a.id not in fresh), np.int32)
         cfg = self.config
         visible = self.grid.visible(viewers, cfg.view_k, cfg.view_radius)
         views = self.interest.step(self.grid, viewers, visible, self._enter_of, self._refresh)

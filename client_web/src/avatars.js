@@ -7,11 +7,15 @@ import { blobTexture, hexOr } from './textures.js';
 import { surface } from './quality.js';
 
 const geo = {}; // shared geometries: hundreds of avatars, a handful of buffers
+let headMat = null; // shared materials, created lazily: the quality tier is known only at runtime
+let darkMat = null;
 function shared() {
   if (geo.body) return geo;
   headMat = surface({ color: '#f3ede4', roughness: 0.5 });
   darkMat = surface({ color: '#1d1d22', roughness: 0.3, metalness: 0.3 });
-  geo.body = new THREE.CapsuleGeometry(0.26, 0.62, 6, 16);
+  geo.body = new THREE.CapsuleGeometry(0.24, 0.6, 6, 16);
+  geo.arm = new THREE.CapsuleGeometry(0.065, 0.42, 4, 8);
+  geo.arm.translate(0, -0.21, 0); // pivot at the shoulder, so arms can swing
   geo.head = new THREE.SphereGeometry(0.19, 20, 16);
   geo.scarf = new THREE.TorusGeometry(0.17, 0.055, 10, 24);
   geo.visor = new THREE.BoxGeometry(0.24, 0.07, 0.08);
@@ -20,9 +24,6 @@ function shared() {
   geo.base = new THREE.CylinderGeometry(0.18, 0.2, 0.03, 20);
   return geo;
 }
-let headMat = null; // created lazily: the quality tier is only known once main.js has run
-let darkMat = null;
-
 // Body parts only (used by both visitors and the showroom's decorative mannequins).
 // Local frame: feet at y=0, facing -z (yaw 0), as three.js object.rotation.y = yaw expects.
 function figure(color, accent, { visor = true } = {}) {
@@ -38,6 +39,14 @@ function figure(color, accent, { visor = true } = {}) {
   const head = new THREE.Mesh(g.head, headMat);
   head.position.y = 1.36;
   root.add(body, scarf, head);
+  const arms = [-1, 1].map((side) => {
+    const arm = new THREE.Mesh(g.arm, bodyMat);
+    arm.position.set(side * 0.3, 1.02, 0);
+    arm.rotation.z = side * 0.12;
+    root.add(arm);
+    return arm;
+  });
+  root.userData.arms = arms;
   if (visor) {
     const v = new THREE.Mesh(g.visor, darkMat);
     v.position.set(0, 1.39, -0.16); // on the -z side: shows which way the avatar faces
@@ -48,7 +57,7 @@ function figure(color, accent, { visor = true } = {}) {
   return root;
 }
 
-// Decorative showroom mannequin on a small stand (static; no shadows per mannequin needed).
+// Decorative showroom mannequin on a small stand (static scenery on large stands).
 export function makeMannequin(color, accent) {
   const g = shared();
   const root = new THREE.Group();
@@ -118,8 +127,11 @@ export class Avatar {
     this.group.rotation.y = yaw;
     const walking = Math.min(1, this.speed / 2);
     this.phase += dt * (4 + this.speed * 2);
-    this.body.position.y = Math.abs(Math.sin(this.phase)) * 0.06 * walking;
-    this.body.rotation.z = Math.sin(this.phase) * 0.05 * walking;
+    this.body.position.y = Math.abs(Math.sin(this.phase)) * 0.05 * walking;
+    this.body.rotation.z = Math.sin(this.phase) * 0.04 * walking;
+    const [left, right] = this.body.userData.arms;
+    left.rotation.x = Math.sin(this.phase) * 0.6 * walking;
+    right.rotation.x = -Math.sin(this.phase) * 0.6 * walking;
   }
 
   setLabelVisible(v) {
@@ -135,11 +147,28 @@ export class Avatar {
 
 // Remote avatars in view: enter/leave/records from ticks, poses from interpolation.
 export class RemoteAvatars {
-  constructor(parent, { tickMs = 100, delayMs = 100 } = {}) {
+  constructor(parent, { tickMs = 100, delayMs = 100, maxDelayMs = 400 } = {}) {
     this.parent = parent;
     this.tickMs = tickMs;
-    this.delayMs = delayMs;
+    this.baseDelayMs = delayMs;
+    this.maxDelayMs = maxDelayMs;
+    this.lateMs = 0; // how long after its server time a tick typically gets processed here
     this.map = new Map(); // id -> {avatar, track, name}
+  }
+
+  // Render delay: ~100 ms on a healthy client, more when ticks reach us late (slow main
+  // thread, jittery network). Rendering earlier than the newest sample we actually hold would
+  // just freeze avatars on it and then make them jump, which looks worse than a bit more delay.
+  get delayMs() {
+    return Math.min(this.maxDelayMs, this.baseDelayMs + this.lateMs);
+  }
+
+  // Called per tick with (serverNow - tick.t): rises quickly, decays slowly (a jitter buffer).
+  // One-off stalls (shader compiles, a GC pause) are clipped so they cannot max it out.
+  noteLateness(ms) {
+    const late = Math.min(300, Math.max(0, ms));
+    const k = late > this.lateMs ? 0.25 : 0.03;
+    this.lateMs += (late - this.lateMs) * k;
   }
 
   get size() { return this.map.size; }

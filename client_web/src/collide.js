@@ -13,8 +13,11 @@ export function makeWorld(roomInfo, radius = 0.35) {
     miny: c.min[1], maxy: c.max[1],
     minz: c.min[2] - radius, maxz: c.max[2] + radius,
   }));
+  // Raw boxes (not inflated) for line-of-sight tests such as keeping the camera inside.
+  const solids = (scene.colliders || []).map((c) => ({ min: c.min, max: c.max }));
   return {
     radius,
+    solids,
     minx: lo[0] + radius, maxx: hi[0] - radius,
     minz: lo[2] + radius, maxz: hi[2] - radius,
     boxes,
@@ -68,4 +71,30 @@ function moveAxis(world, x, y, z, d, axis) {
 export function isFree(world, x, y, z) {
   if (x < world.minx || x > world.maxx || z < world.minz || z > world.maxz) return false;
   return !world.boxes.some((b) => inside(b, x, y, z));
+}
+
+// First fraction t in [0,1] at which the segment a->b enters a solid box (1 if none): the
+// follow camera uses it to stay on the visitor's side of a wall instead of behind it.
+export function segmentHit(world, a, b) {
+  let best = 1;
+  const d = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+  for (const box of world.solids) {
+    let t0 = 0;
+    let t1 = best;
+    let ok = true;
+    for (let k = 0; k < 3 && ok; k++) {
+      if (Math.abs(d[k]) < 1e-9) {
+        if (a[k] < box.min[k] || a[k] > box.max[k]) ok = false;
+        continue;
+      }
+      let ta = (box.min[k] - a[k]) / d[k];
+      let tb = (box.max[k] - a[k]) / d[k];
+      if (ta > tb) [ta, tb] = [tb, ta];
+      t0 = Math.max(t0, ta);
+      t1 = Math.min(t1, tb);
+      if (t0 > t1) ok = false;
+    }
+    if (ok && t0 > 0 && t0 < best) best = t0; // t0 === 0: we start inside; ignore that box
+  }
+  return best;
 }

@@ -47,13 +47,38 @@ export function toast(text, { kind = 'info', ms = 3500 } = {}) {
   setTimeout(() => el.remove(), ms + 400);
 }
 
-export function showFatal(text) {
+// A persistent message (not a toast) with an optional action button.
+export function showFatal(text, action = null) {
   const el = $('fatal');
   el.textContent = text;
+  if (action) {
+    const btn = document.createElement('button');
+    btn.type = 'button';
+    btn.textContent = action.label;
+    btn.onclick = () => { el.hidden = true; action.run(); };
+    el.append(' ', btn);
+  }
   el.hidden = false;
 }
 
-const KIND_ICON = { showroom: '👜', concert: '🎤', wheel: '🎡', lobby: '🚪' };
+
+// Line icons as SVG paths (24x24): no emoji font needed (headless/Linux often has none).
+const KIND_ICON = {
+  showroom: 'M6 8h12l-1 12H7L6 8zm3 0V6a3 3 0 0 1 6 0v2',
+  concert: 'M9 18V5l11-2v13M9 18a3 3 0 1 1-6 0 3 3 0 0 1 6 0zm11-2a3 3 0 1 1-6 0 3 3 0 0 1 6 0z',
+  wheel: 'M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zm0 0v18M3 12h18M5.6 5.6l12.8 12.8M18.4 5.6 5.6 18.4',
+  lobby: 'M4 21V4h11v17M15 8h5v13M9 12h1',
+};
+const SVG_NS = 'http://www.w3.org/2000/svg';
+function kindIcon(kind) {
+  const svg = document.createElementNS(SVG_NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('class', `room-icon kind-${KIND_ICON[kind] ? kind : 'lobby'}`);
+  const path = document.createElementNS(SVG_NS, 'path');
+  path.setAttribute('d', KIND_ICON[kind] || KIND_ICON.lobby);
+  svg.append(path);
+  return svg;
+}
 
 // Start overlay: name + room picker (from /api/rooms). Calls onEnter(name, roomId).
 export async function showOverlay({ name = '', room = '', error = '', onEnter }) {
@@ -81,23 +106,25 @@ export async function showOverlay({ name = '', room = '', error = '', onEnter })
     return;
   }
   list.textContent = '';
-  rooms.forEach((r, i) => {
+  // Preselect the requested room, else the showroom (the flagship), else the first one.
+  const pick = (rooms.find((r) => r.id === room) || rooms.find((r) => r.kind === 'showroom') || rooms[0] || {}).id;
+  rooms.forEach((r) => {
     const label = document.createElement('label');
     label.className = 'room-card';
     const radio = document.createElement('input');
     radio.type = 'radio';
     radio.name = 'room';
     radio.value = r.id;
-    radio.checked = r.id === room || (!room && i === 0);
-    const icon = document.createElement('span');
-    icon.className = 'room-icon';
-    icon.textContent = KIND_ICON[r.kind] || '✨';
+    radio.checked = r.id === pick;
+    const icon = kindIcon(r.kind);
     const text = document.createElement('span');
     text.className = 'room-text';
     const title = document.createElement('strong');
     title.textContent = r.name;
     const meta = document.createElement('small');
-    meta.textContent = `${r.kind} · ${r.occupancy ?? 0} inside`;
+    const kind = String(r.kind || 'room');
+    const n = Number(r.occupancy) || 0;
+    meta.textContent = `${kind.charAt(0).toUpperCase()}${kind.slice(1)} · ${n} ${n === 1 ? 'visitor' : 'visitors'} inside`;
     text.append(title, meta);
     label.append(radio, icon, text);
     list.append(label);
@@ -119,4 +146,6 @@ export async function showOverlay({ name = '', room = '', error = '', onEnter })
 
 export function hideOverlay() {
   $('overlay').hidden = true;
+  // The name field keeps focus otherwise, and keys typed into a hidden input never walk.
+  if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
 }

@@ -6,12 +6,12 @@ import { parseTick } from './tick.js';
 import { buildRoom } from './scene.js';
 import { Avatar, RemoteAvatars } from './avatars.js';
 import { Controls } from './controls.js';
-import { makeWorld, stepMove } from './collide.js';
+import { makeWorld, segmentHit, stepMove } from './collide.js';
 import { lerpAngle, wrapAngle } from './interp.js';
 import * as hud from './hud.js';
 import { detectQuality } from './quality.js';
 
-const INTERP_DELAY_MS = 100; // render remote avatars this far behind server time
+const INTERP_DELAY_MS = 100; // render remote avatars this far behind server time (at least)
 const SEND_INTERVAL_MS = 75; // ≤ ~13 moves/s while moving (protocol allows 20/s)
 const LOOK_KEY = 'vetrina.look';
 const NAME_KEY = 'vetrina.name';
@@ -36,7 +36,8 @@ function loadLook() {
 // ---------------------------------------------------------------- graphics
 const stageEl = document.getElementById('stage');
 const scene = new THREE.Scene();
-scene.background = new THREE.Color('#f4f1ea');
+// No scene.background: the sky is a CSS gradient behind a transparent canvas, which costs no
+// fill rate in WebGL (matters for software rendering) and lets the horizon blend into the fog.
 const camera = new THREE.PerspectiveCamera(55, innerWidth / innerHeight, 0.1, 400);
 camera.position.set(0, 6, 10);
 let renderer = null;
@@ -44,7 +45,8 @@ let labels = null;
 const quality = detectQuality();
 let pixelRatio = Math.min(window.devicePixelRatio || 1, quality.maxPixelRatio);
 try {
-  renderer = new THREE.WebGLRenderer({ antialias: quality.antialias, powerPreference: 'high-performance' });
+  renderer = new THREE.WebGLRenderer({ antialias: quality.antialias, alpha: true, powerPreference: 'high-performance' });
+  renderer.setClearColor(0x000000, 0);
   renderer.setPixelRatio(pixelRatio);
   renderer.setSize(innerWidth, innerHeight);
   renderer.shadowMap.enabled = quality.shadows;
@@ -63,9 +65,15 @@ labels.setSize(innerWidth, innerHeight);
 labels.domElement.className = 'labels';
 stageEl.append(labels.domElement);
 
-addEventListener('resize', () => {
+// Portrait phones: a wider vertical field of view so the room, not just the avatar, is visible.
+function fitCamera() {
   camera.aspect = innerWidth / innerHeight;
+  camera.fov = camera.aspect < 1 ? 72 : 55;
   camera.updateProjectionMatrix();
+}
+fitCamera();
+addEventListener('resize', () => {
+  fitCamera();
   renderer?.setSize(innerWidth, innerHeight);
   labels.setSize(innerWidth, innerHeight);
 });
@@ -96,6 +104,8 @@ const app = {
   lastSent: { x: NaN, y: NaN, z: NaN, yaw: NaN, time: 0 },
   ignoreCorrectUpTo: 0,
   everJoined: false,
+  removed: false, // kicked or banned by a moderator: do not offer to rejoin
+  builtAt: 0,
   corrections: 0, // applied `correct` snaps (exposed for tests)
   fps: 0,
   snapCamera: true,
@@ -117,7 +127,8 @@ window.vetrina = {
   get quality() { return { tier: quality.tier, pixelRatio }; },
   serverNow() { return app.net ? app.net.serverNow() : Date.now(); },
   // Remote avatars at their rendered (interpolated) pose.
-  avatars() { return app.remotes.poses(window.vetrina.serverNow() - INTERP_DELAY_MS); },
+  get renderDelay() { return app.remotes.delayMs; },
+  avatars() { return app.remotes.poses(window.vetrina.serverNow() - app.remotes.delayMs); },
   self() { const s = app.self; return { x: s.x, y: s.y, z: s.z, yaw: s.yaw }; },
   _debug: { app, controls, camera, scene, labels, get renderer() { return renderer; } }, // devtools poking; not an API
 };
@@ -150,6 +161,13 @@ function start(name, roomId) {
       showOverlay(msg);
     }
   });
+  net.on('server_disconnect', () => {
+    if (app.removed) return; // kicked/banned: the moderation message already says why
+    hud.showFatal('This visit was closed by the server — maybe Vetrina is open in another tab.', {
+      label: 'Rejoin here',
+      run: () => net.reconnect({ fresh: true }),
+    });
+  });
   net.on('joining', () => { app.remotes.clear(); hud.setInView(0); });
   net.on('joined', (ack) => onJoined(ack));
   net.on('join_error', (e) => {
@@ -162,7 +180,10 @@ function start(name, roomId) {
   net.on('notice', (msg) => { if (typeof msg.text === 'string') hud.toast(msg.text); });
   net.on('moderation', (msg) => {
     const text = { muted: 'You have been muted.', kicked: 'You were removed from the room.', banned: 'You have been banned.', slow: 'Slow mode is on.' }[msg.action];
-    if (text) hud.toast(text, { kind: 'warn', ms: 6000 });
+    if (msg.action === 'kicked' || msg.action === 'banned') {
+      app.removed = true;
+      hud.showFatal(text);
+    } else if (text) hud.toast(text, { kind: 'warn', ms: 6000 });
   });
   try {
     net.connect();
@@ -183,14 +204,16 @@ function showOverlay(error = '') {
 function onJoined(ack) {
   const room = ack.room;
   app.everJoined = true;
-  if (!app.room || app.room.id !== room.id || !app.built) {
+  const newRoom = !app.room || app.room.id !== room.id || !app.built;
+  if (newRoom) {
     app.built?.dispose();
     if (app.built) scene.remove(app.built.group);
-    app.built = buildRoom(room, renderer);
+    app.built = buildRoom(room);
     scene.add(app.built.group);
-    scene.background = app.built.background;
     scene.fog = app.built.fog;
+    stageEl.style.background = app.built.sky;
     app.world = makeWorld(room);
+    app.builtAt = performance.now();
     app.remotes.tickMs = 1000 / (room.tick_hz || 10);
   }
   app.room = room;
@@ -206,6 +229,8 @@ function onJoined(ack) {
   app.lastSent = { x: p[0], y: p[1], z: p[2], yaw, time: performance.now() };
   app.ignoreCorrectUpTo = app.net.seq;
   app.target = null;
+  marker.visible = false;
+  if (!newRoom) return; // a re-join after a reconnect keeps the camera where the user left it
   // Start looking into the room (from the spawn towards the room's centre), whatever the
   // avatar's spawn yaw: the first view should show the showroom, not the entrance wall.
   const [lo, hi] = room.bounds || room.scene.bounds;
@@ -219,6 +244,7 @@ function onTick(msg) {
   if (!app.net || app.net.state === 'disconnected') return;
   const tick = parseTick(msg);
   const t = tick.t ?? app.net.serverNow();
+  if (tick.t !== null) app.remotes.noteLateness(app.net.serverNow() - tick.t);
   const me = app.net.selfId;
   // Order matters (PROTOCOL.md): enter, then leave, then position records.
   for (const e of tick.enter) if (e.id !== me) app.remotes.enter(e.id, e.name, e.look);
@@ -328,8 +354,18 @@ function updateCamera(dt) {
   const cy = controls.camYaw;
   const d = controls.camDist;
   desired.set(focus.x + Math.sin(cy) * Math.cos(cp) * d, focus.y + Math.sin(cp) * d, focus.z + Math.cos(cy) * Math.cos(cp) * d);
+  let pulledIn = false;
+  if (app.world) { // never end up behind a wall: pull the camera in front of it
+    const t = segmentHit(app.world, [focus.x, focus.y, focus.z], [desired.x, desired.y, desired.z]);
+    if (t < 1) {
+      desired.sub(focus).multiplyScalar(Math.max(0.05, t - 0.04)).add(focus);
+      pulledIn = true;
+    }
+  }
   if (app.snapCamera) { camera.position.copy(desired); app.snapCamera = false; }
   else camera.position.lerp(desired, 1 - Math.exp(-dt * 10));
+  // While pulled in, do not lag behind the limit (the lag would show the wall's back side).
+  if (pulledIn && camera.position.distanceTo(focus) > desired.distanceTo(focus)) camera.position.copy(desired);
   // Aim a little above the head so the room ahead, not the floor, fills the view.
   camera.lookAt(focus.x, focus.y + 0.6, focus.z);
 }
@@ -339,7 +375,7 @@ function updateCamera(dt) {
 // resolution down while we stay under ~15 fps. Input and networking run per frame too.
 let slowSince = 0;
 function adaptResolution(now) {
-  if (!renderer || document.hidden) return;
+  if (!renderer || document.hidden || now - app.builtAt < 5000) return; // shader compiles are slow
   if (app.fps >= 15 || pixelRatio <= 0.5) { slowSince = 0; return; }
   if (!slowSince) slowSince = now;
   else if (now - slowSince > 2500) {
@@ -353,6 +389,7 @@ function adaptResolution(now) {
 let last = performance.now();
 function frame() {
   const now = performance.now();
+  if (quality.maxFps && now - last < 1000 / quality.maxFps - 2) return;
   const dt = Math.min(0.25, (now - last) / 1000); // clamp: a background tab must not teleport us
   last = now;
   app.fps += ((dt > 0 ? 1 / dt : 0) - app.fps) * 0.1;

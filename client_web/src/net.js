@@ -68,8 +68,10 @@ export class Net extends Emitter {
     s.on('disconnect', (reason) => {
       this.setState('disconnected');
       this.emit('disconnect', reason);
-      // A server-side disconnect does not auto-reconnect in socket.io; we still want to come back.
-      if (reason === 'io server disconnect') setTimeout(() => s.connect(), 1500);
+      // 'io server disconnect' is deliberate (kicked, or this session was taken over by a
+      // newer connection, e.g. a duplicated tab): socket.io does not retry, and neither do we
+      // automatically — retrying with the same token would just kick the other tab in turn.
+      if (reason === 'io server disconnect') this.emit('server_disconnect');
     });
     s.on('connect_error', (err) => {
       this.setState('disconnected');
@@ -80,6 +82,13 @@ export class Net extends Emitter {
     s.on('correct', (msg) => this.emit('correct', msg || {}));
     s.on('notice', (msg) => this.emit('notice', msg || {}));
     s.on('moderation', (msg) => this.emit('moderation', msg || {}));
+  }
+
+  // Come back after a deliberate server disconnect, optionally as a brand-new visitor.
+  reconnect({ fresh = false } = {}) {
+    if (fresh) storage()?.removeItem(SESSION_KEY);
+    this.setState('connecting');
+    this.socket.connect();
   }
 
   onWelcome(msg) {
@@ -105,6 +114,8 @@ export class Net extends Emitter {
       ack = { ok: false, error: { code: 'unavailable', message: 'The server did not answer the join request.' } };
     }
     if (gen !== this.joinGen) return ack; // a newer join superseded this one
+    // Lost the connection meanwhile: keep roomId, the next `welcome` joins again.
+    if (!ack?.ok && !this.socket.connected) return ack;
     if (ack && ack.ok) {
       if (typeof ack.you?.id === 'number') this.selfId = ack.you.id;
       this.roomId = ack.room?.id || room;

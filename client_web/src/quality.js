@@ -9,6 +9,7 @@ export const quality = {
   maxPixelRatio: 2,
   shadows: true,
   shadowMapSize: 2048,
+  maxFps: 0, // 0 = display rate; software rendering is capped to leave the CPU some air
 };
 
 // Probe the WebGL implementation before creating the real renderer (MSAA is fixed at creation).
@@ -26,8 +27,8 @@ export function detectQuality(search = location.search) {
     } catch { /* keep high; the adaptive loop still scales down if frames are slow */ }
   }
   Object.assign(quality, tier === 'low'
-    ? { tier, antialias: false, maxPixelRatio: 0.75, shadows: true, shadowMapSize: 1024 }
-    : { tier, antialias: true, maxPixelRatio: 2, shadows: true, shadowMapSize: 2048 });
+    ? { tier, antialias: false, maxPixelRatio: 0.75, shadows: false, shadowMapSize: 1024, maxFps: 20 }
+    : { tier, antialias: true, maxPixelRatio: 2, shadows: true, shadowMapSize: 2048, maxFps: 0 });
   return quality;
 }
 

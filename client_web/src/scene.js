@@ -1,6 +1,6 @@
 // Builds the three.js scene for a RoomInfo: floor, walls, stands, stage, props, zones, signs, lights.
 import * as THREE from 'three';
-import { hexOr, luminance, shade, textTexture, tileTexture } from './textures.js';
+import { aoTexture, hexOr, luminance, shade, textTexture, tileTexture } from './textures.js';
 import { makeMannequin } from './avatars.js';
 import { surface, quality } from './quality.js';
 
@@ -35,7 +35,7 @@ function floorText(text, color, height) {
   return mesh;
 }
 
-export function buildRoom(room, renderer) {
+export function buildRoom(room) {
   const scene = room.scene || {};
   const group = new THREE.Group();
   group.name = `room:${room.id}`;
@@ -64,12 +64,15 @@ export function buildRoom(room, renderer) {
   group.add(floor);
   pickables.push(floor);
 
-  const apron = new THREE.Mesh(
-    new THREE.PlaneGeometry(W * 5, D * 5),
-    surface({ color: shade(skyHex, dark ? 0.04 : -0.06), roughness: 1 }),
-  );
+  // The apron has a hole where the floor is: no overdraw (fill rate is what software GPUs lack).
+  const outer = new THREE.Shape();
+  outer.moveTo(-W * 2.5, -D * 2.5); outer.lineTo(W * 2.5, -D * 2.5); outer.lineTo(W * 2.5, D * 2.5); outer.lineTo(-W * 2.5, D * 2.5);
+  const hole = new THREE.Path();
+  hole.moveTo(-W / 2, -D / 2); hole.lineTo(-W / 2, D / 2); hole.lineTo(W / 2, D / 2); hole.lineTo(W / 2, -D / 2);
+  outer.holes.push(hole);
+  const apron = new THREE.Mesh(new THREE.ShapeGeometry(outer), surface({ color: shade(skyHex, dark ? 0.04 : -0.06), roughness: 1 }));
   apron.rotation.x = -Math.PI / 2;
-  apron.position.set(cx, -0.02, cz);
+  apron.position.set(cx, -0.01, cz);
   group.add(apron);
 
   // --- zones: translucent floor patches with an outline and their name
@@ -125,6 +128,7 @@ export function buildRoom(room, renderer) {
     mesh.name = `collider:${c.id}`;
     group.add(mesh);
     pickables.push(mesh);
+    group.add(contactShadow(b, kind === 'wall' ? 0.35 : 0.6));
 
     if (kind === 'wall') {
       // Slim skirting along the base grounds the walls visually.
@@ -165,7 +169,8 @@ export function buildRoom(room, renderer) {
     group,
     floor,
     pickables,
-    background: new THREE.Color(skyHex),
+    // CSS sky: a slightly deeper/warmer zenith fading to the fog colour at the horizon.
+    sky: `linear-gradient(to bottom, ${shade(skyHex, dark ? -0.5 : -0.1)} 0%, ${skyHex} 45%, ${skyHex} 100%)`,
     fog: new THREE.Fog(skyHex, dark ? 45 : 60, dark ? 130 : 190),
     // Keep the shadow frustum centred on the player: crisp shadows without a huge shadow map.
     update(focus, t) {
@@ -182,6 +187,18 @@ export function buildRoom(room, renderer) {
       sun.shadow.map?.dispose?.();
     },
   };
+}
+
+// Soft darkening on the floor around a box: grounds it even without shadow maps.
+function contactShadow(b, margin) {
+  const mesh = new THREE.Mesh(
+    new THREE.PlaneGeometry(b.w + margin * 2.4, b.d + margin * 2.4),
+    new THREE.MeshBasicMaterial({ map: aoTexture(), transparent: true, depthWrite: false, opacity: 0.8 }),
+  );
+  mesh.rotation.x = -Math.PI / 2;
+  mesh.position.set(b.cx, 0.02, b.cz);
+  mesh.renderOrder = 2;
+  return mesh;
 }
 
 // Counter top plus products: mannequins on big islands, objects on plinths on small stands.
@@ -248,6 +265,16 @@ function decorateStage(group, c, b, col, dark, animated, room) {
   );
   strip.position.set(b.cx, b.y1 + 0.03, b.z1 + 0.02);
   group.add(strip);
+  if (room.kind === 'concert') {
+    // An LED wall behind the stage: the brightest thing in a dark arena, slowly shifting colour.
+    const [lo, hi] = room.scene.bounds;
+    const back = Math.abs(b.z0 - lo[2]) < Math.abs(hi[2] - b.z1) ? b.z0 : b.z1; // stage edge nearest the wall
+    const screen = new THREE.Mesh(new THREE.PlaneGeometry(b.w * 0.8, Math.min(6, b.w * 0.15)), new THREE.MeshBasicMaterial({ map: ledTexture(), toneMapped: false, fog: false }));
+    screen.position.set(b.cx, b.y1 + 1 + screen.geometry.parameters.height / 2, back + (back === b.z0 ? 0.5 : -0.5));
+    if (back !== b.z0) screen.rotation.y = Math.PI;
+    group.add(screen);
+    animated.push((t) => { screen.material.map.offset.x = (t * 0.00003) % 1; });
+  }
   if (room.kind === 'wheel' && b.h > 4) {
     // The game-show wheel: a segmented disc on the stage's front face that slowly idles.
     const wheel = makeWheel(Math.min(b.w, b.h) * 0.45);
@@ -397,5 +424,23 @@ function bannerTexture(hex) {
   const tex = new THREE.CanvasTexture(canvas);
   tex.colorSpace = THREE.SRGBColorSpace;
   bannerCache.set(hex, tex);
+  return tex;
+}
+
+function ledTexture() {
+  const canvas = document.createElement('canvas');
+  canvas.width = 512;
+  canvas.height = 64;
+  const ctx = canvas.getContext('2d');
+  const g = ctx.createLinearGradient(0, 0, 512, 0);
+  ['#ff2fb4', '#7a3cff', '#1fb8ff', '#7a3cff', '#ff2fb4'].forEach((c, i, a) => g.addColorStop(i / (a.length - 1), c));
+  ctx.fillStyle = g;
+  ctx.fillRect(0, 0, 512, 64);
+  ctx.fillStyle = 'rgba(0,0,0,0.35)'; // LED pixel grid
+  for (let x = 0; x < 512; x += 4) ctx.fillRect(x, 0, 1, 64);
+  for (let y = 0; y < 64; y += 4) ctx.fillRect(0, y, 512, 1);
+  const tex = new THREE.CanvasTexture(canvas);
+  tex.colorSpace = THREE.SRGBColorSpace;
+  tex.wrapS = THREE.RepeatWrapping;
   return tex;
 }

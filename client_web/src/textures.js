@@ -75,7 +75,8 @@ export function tileTexture(baseHex, { size = 512, tiles = 2 } = {}) {
   const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
   for (let i = 0; i < tiles; i++) {
     for (let j = 0; j < tiles; j++) {
-      const c = base.clone().offsetHSL(0, 0, (rnd() - 0.5) * 0.035);
+      // Variation relative to the base lightness: dark floors must not turn into a checkerboard.
+      const c = base.clone().offsetHSL(0, 0, (rnd() - 0.5) * 0.035 * Math.min(1, luminance(baseHex) * 2.5));
       ctx.fillStyle = '#' + c.getHexString();
       ctx.fillRect(i * cell, j * cell, cell, cell);
       // soft veining so large floors don't look flat
@@ -85,7 +86,7 @@ export function tileTexture(baseHex, { size = 512, tiles = 2 } = {}) {
       }
     }
   }
-  const grout = base.clone().offsetHSL(0, 0, luminance(baseHex) > 0.35 ? -0.09 : 0.06);
+  const grout = base.clone().offsetHSL(0, 0, luminance(baseHex) > 0.35 ? -0.09 : 0.03);
   ctx.strokeStyle = '#' + grout.getHexString();
   ctx.lineWidth = 2;
   for (let i = 0; i <= tiles; i++) {
@@ -114,4 +115,21 @@ export function blobTexture() {
   ctx.fillRect(0, 0, 128, 128);
   blob = new THREE.CanvasTexture(canvas);
   return blob;
+}
+
+// Soft dark rounded footprint, stretched under boxes as a contact shadow / ambient occlusion.
+// Drawn with shadowBlur (an offscreen rect casting its shadow in view): works in every browser.
+let ao = null;
+export function aoTexture() {
+  if (ao) return ao;
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 128;
+  const ctx = canvas.getContext('2d');
+  ctx.shadowColor = 'rgba(0,0,0,0.55)';
+  ctx.shadowBlur = 22;
+  ctx.shadowOffsetX = 1000;
+  ctx.fillStyle = '#000';
+  ctx.fillRect(28 - 1000, 28, 72, 72);
+  ao = new THREE.CanvasTexture(canvas);
+  return ao;
 }

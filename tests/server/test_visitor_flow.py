@@ -107,3 +107,30 @@ async def test_joining_another_room_leaves_the_first(server: AppServer, visitors
     ack = await bob.join("concert")
     assert ack["room"]["id"] == "concert"
     await eventually(lambda: any(bob_id in t["leave"] for t in ada.ticks))
+
+
+async def test_join_ack_arrives_before_the_first_tick_of_the_new_view(server: AppServer, visitors: list[Visitor]) -> None:
+    """Packet order on the wire: a client may reset its view on the ack, then apply enters."""
+    import aiohttp
+    import msgpack
+
+    ada = Visitor("Ada")
+    visitors.append(ada)
+    await ada.connect(server.url)
+    await ada.join()
+    ws_url = server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+    async with aiohttp.ClientSession() as s, s.ws_connect(ws_url) as ws:
+        await ws.receive_str()
+        await ws.send_bytes(msgpack.packb({"type": 0, "nsp": "/", "data": {"name": "Raw"}}))
+        order: list[str] = []
+        joined = False
+        while len(order) < 4 or "tick" not in order:
+            msg = await asyncio.wait_for(ws.receive(), 5)
+            if msg.type != aiohttp.WSMsgType.BINARY:
+                continue
+            pkt = msgpack.unpackb(msg.data)
+            order.append("ack" if pkt["type"] == 3 else pkt["data"][0] if pkt["type"] == 2 else str(pkt["type"]))
+            if order[-1] == "welcome" and not joined:
+                joined = True
+                await ws.send_bytes(msgpack.packb({"type": 2, "nsp": "/", "data": ["join", {"room": "showroom"}], "id": 1}))
+    assert order.index("ack") < order.index("tick"), order

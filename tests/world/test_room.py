@@ -48,6 +48,8 @@ def test_full_room_refuses_with_room_full() -> None:
 def test_visitors_see_each_other_move_and_leave() -> None:
     room = Room(config())
     out = room.step(1000, [Join(1, 1, "Ada", {}), Join(2, 2, "Bob", {})])
+    assert out.ticks == []  # the join acks go out first; views start with the next tick
+    out = room.step(1050, [])
     views = {t.viewer: t for t in out.ticks}
     assert [e[:2] for e in views[1].enter] == [[2, "Bob"]]
     assert room.step(1100, []).ticks == []  # nothing changed: nobody gets a tick
@@ -86,12 +88,14 @@ def test_moves_for_avatars_not_in_the_room_are_ignored() -> None:
 def test_detached_avatars_stay_visible_but_get_no_ticks_until_attached() -> None:
     room = Room(config())
     joined(room, "Ada", "Bob")
+    room.step(1100, [])
     out = room.step(1200, [Detach(2)])
     assert all(t.viewer != 2 for t in out.ticks)
     p = room.position(1)[0]
     out = room.step(1300, [Move(1, (p[0] + 0.3, p[1], p[2]), 0.0, 1, 1250)])
     assert [t.viewer for t in out.ticks] == []  # Bob is detached; nobody else watches Ada
-    out = room.step(1400, [Attach(2)])
+    assert room.step(1400, [Attach(2)]).ticks == []  # resumed: full view from the next tick
+    out = room.step(1500, [])
     (t,) = out.ticks
     assert t.viewer == 2 and [e[0] for e in t.enter] == [1]  # full state again after resume
 
@@ -100,6 +104,7 @@ def test_same_inputs_give_the_same_outbox() -> None:
     def run() -> list[object]:
         room = Room(config(), rng=random.Random(5))
         joined(room, "Ada", "Bob", "Cy")
+        room.step(1050, [])
         out = room.step(1100, [Move(1, (1, 0, 10), 0.5, 1, 1050)])
         return [(t.viewer, t.enter, t.leave, t.pos) for t in out.ticks]
 
