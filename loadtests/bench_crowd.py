@@ -243,7 +243,12 @@ def main() -> None:
     ap.add_argument("--plot", type=Path, default=None, help="PNG path (default: next to --out)")
     ap.add_argument("server_args", nargs="*", help="extra `vetrina serve` flags after --")
     args = ap.parse_args()
-    result = asyncio.run(run(args))
+    try:
+        import uvloop
+
+        result = uvloop.run(run(args))
+    except ImportError:
+        result = asyncio.run(run(args))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     png = args.plot or args.out.with_suffix(".png")

@@ -30,6 +30,9 @@ from world.scene import Scene
 from world.wander import Wanderer
 
 EVENT, ACK, CONNECT = 2, 3, 0
+# How the server's tick packets start (a socket.io EVENT map whose data begins with "tick"):
+# non-observers only count them instead of decoding every one.
+TICK_PREFIX = b"\x83\xa4type\x02\xa4data\x92\xa4tick"
 
 
 @dataclass
@@ -131,7 +134,7 @@ class SwarmVisitor:
             if self.probe:
                 s.probes.add_probe(self.id)
             self.joined.set()
-            await self._walk(ws)
+            await reader  # walking is done by Swarm._mover; this task lives as long as the socket
         finally:
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
@@ -149,27 +152,23 @@ class SwarmVisitor:
         finally:
             self._acks.pop(ack_id, None)
 
-    async def _walk(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def step(self, dt: float) -> None:
+        """One walking step: called by the swarm's mover at this visitor's phase."""
+        ws = self.ws
+        if self.legs is None or ws is None or ws.closed:
+            return
+        p, yaw = self.legs.step(self.p, dt)
+        if p == self.p:
+            return
+        self.p = p
+        self.seq += 1
         s = self.swarm
-        dt = 1.0 / s.hz
-        loop = asyncio.get_running_loop()
-        next_at = loop.time() + self.rng.uniform(0, dt)  # de-phased so visitors do not move in bursts
-        assert self.legs is not None
-        while not ws.closed:
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
-            next_at += dt
-            p, yaw = self.legs.step(self.p, dt)
-            if p == self.p:
-                continue
-            self.p = p
-            self.seq += 1
-            now = time.perf_counter()
-            if self.probe:
-                s.probes.remember(self.id, p, now)
-            await ws.send_bytes(
-                msgpack.packb({"type": EVENT, "nsp": "/", "data": ["move", {"p": list(p), "yaw": yaw, "seq": self.seq}]})
-            )
-            s.stats.moves_sent += 1
+        if self.probe:
+            s.probes.remember(self.id, p, time.perf_counter())
+        await ws.send_bytes(
+            msgpack.packb({"type": EVENT, "nsp": "/", "data": ["move", {"p": list(p), "yaw": yaw, "seq": self.seq}]})
+        )
+        s.stats.moves_sent += 1
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         s = self.swarm
@@ -179,6 +178,9 @@ class SwarmVisitor:
                 if msg.type == aiohttp.WSMsgType.BINARY:
                     data = msg.data
                     stats.bytes_received += len(data)
+                    if not self.observer and data.startswith(TICK_PREFIX):
+                        stats.ticks_received += 1
+                        continue
                     pkt = msgpack.unpackb(data)
                     kind = pkt.get("type")
                     if kind == EVENT:
@@ -233,6 +235,26 @@ class Swarm:
         self.tasks: list[asyncio.Task[None]] = []
         self._scene: Scene | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._mover: asyncio.Task[None] | None = None
+        self.slots = 10  # phases per move period: visitor i moves in slot i % slots
+
+    async def _mover_loop(self) -> None:
+        """One loop moves everyone: each 1/(hz*slots) s the next slot's visitors take a step,
+        so moves are spread evenly over the period without a timer per visitor."""
+        loop = asyncio.get_running_loop()
+        dt = 1.0 / self.hz
+        slot_s = dt / self.slots
+        next_at = loop.time()
+        k = 0
+        while True:
+            next_at += slot_s
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            if loop.time() - next_at > dt:  # far behind: skip rather than burst
+                next_at = loop.time()
+            for v in self.visitors[k % self.slots :: self.slots]:
+                if v.joined.is_set():
+                    await v.step(dt)
+            k += 1
 
     def scene_for(self, info: dict[str, Any]) -> Scene:
         if self._scene is None:
@@ -247,6 +269,8 @@ class Swarm:
         """Add visitors until there are ``n``, ``rate`` connections per second; wait for joins."""
         if self._session is None:
             self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        if self._mover is None:
+            self._mover = asyncio.create_task(self._mover_loop())
         new = []
         while len(self.visitors) < n:
             i = len(self.visitors)
@@ -264,6 +288,8 @@ class Swarm:
         await asyncio.wait_for(asyncio.gather(*(v.joined.wait() for v in new)), timeout=60 + n / 20)
 
     async def close(self) -> None:
+        if self._mover is not None:
+            self._mover.cancel()
         for t in self.tasks:
             t.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)

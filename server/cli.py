@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -26,6 +27,16 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
         asyncio.run(main)
 
 
+def _tune_gc() -> None:
+    """A crowd means thousands of long-lived connection objects; with CPython's default
+    thresholds each tick's short-lived allocations kept triggering collections that rescan
+    them all (profiled: the tick ran 2x slower in the server than alone, with 100 ms spikes).
+    Collect the young generation less often and the old one rarely; freeze what start-up made."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 async def _serve(settings: Settings) -> None:
     from aiohttp import web
 
@@ -36,6 +47,7 @@ async def _serve(settings: Settings) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
+    _tune_gc()
     port = runner.addresses[0][1] if runner.addresses else settings.port
     print(f"Vetrina serving {len(app[ROOMS])} rooms on http://{settings.host}:{port}", flush=True)
     stop = asyncio.Event()

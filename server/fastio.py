@@ -7,6 +7,9 @@ byte-for-byte and changes only that plumbing:
 
 - the websocket reader is a plain ``receive()`` loop (dead peers are still found by engine.io's
   own ping/pong cycle, which closes the socket and so ends the loop);
+- binary frames are first offered to the server's ``vetrina_fast_message(eio_sid, data)`` hook
+  (the gateway's handler for high-rate events such as ``move``), which skips socket.io's
+  dispatch layers; anything it declines takes the normal socket.io path;
 - :meth:`LeanSocket.write_now` writes a pre-encoded binary packet straight to the websocket
   when nothing is queued ahead of it (otherwise it queues, so packets never overtake each
   other); ticks use it, everything else goes through engine.io as usual.
@@ -49,6 +52,8 @@ class LeanSocket(async_socket.AsyncSocket):
         self.upgraded = True
         sock = ws._sock
         limit = self.server.max_http_buffer_size
+        fast = getattr(self.server, "vetrina_fast_message", None)
+        binary = aiohttp.WSMsgType.BINARY
 
         async def writer() -> None:
             while True:
@@ -74,6 +79,8 @@ class LeanSocket(async_socket.AsyncSocket):
                     break  # close, error or closed
                 if len(msg.data) > limit:
                     break
+                if fast is not None and msg.type == binary and fast(self.sid, msg.data):
+                    continue
                 try:
                     await self.receive(packet.Packet(encoded_packet=msg.data))
                 except Exception:

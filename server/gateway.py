@@ -12,8 +12,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
+import msgpack
 import socketio
 from pydantic import BaseModel, ValidationError
 
@@ -40,6 +42,15 @@ log = logging.getLogger(__name__)
 
 Reply = dict[str, Any] | None
 Handler = Callable[[str, Any], Awaitable[Reply]]
+
+
+@dataclass(slots=True)
+class Connection:
+    """One live visitor socket: who it is and its move allowance."""
+
+    visitor: Visitor
+    eio_sid: str
+    moves: TokenBucket
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -70,8 +81,11 @@ class VisitorGateway:
         self._move_rate = move_rate
         self._move_burst = move_burst
         self._eio_sid: dict[int, str] = {}  # avatar id -> engine.io session, for pre-encoded sends
-        self._move_limits: dict[str, TokenBucket] = {}
+        self._conns: dict[str, Connection] = {}  # by socket.io sid
+        self._conns_eio: dict[str, Connection] = {}  # by engine.io sid (the fast path)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._moves_in = metrics.messages_in.labels("move")
+        self._rejected: dict[tuple[str, str], Any] = {}
         self.handlers: dict[str, tuple[type[BaseModel], Handler]] = {
             "join": (JoinRequest, self.join),
             "leave": (EmptyRequest, self.leave),
@@ -84,16 +98,25 @@ class VisitorGateway:
         for event, (model, fn) in self.handlers.items():
             sio.on(event, self._wrap(event, model, fn), namespace=ns)
         sio.on("*", self.unknown, namespace=ns)
+        sio.eio.vetrina_fast_message = self.fast_message  # see server/fastio.py
 
     # ---- plumbing ----------------------------------------------------------------------
 
+    def _count_rejected(self, event: str, code: ErrorCode) -> None:
+        child = self._rejected.get((code.value, event))
+        if child is None:
+            child = self._rejected[(code.value, event)] = self.metrics.rejected.labels(code.value, event)
+        child.inc()
+
     def _reject(self, event: str, code: ErrorCode, message: str) -> dict[str, Any]:
-        self.metrics.rejected.labels(code.value, event).inc()
+        self._count_rejected(event, code)
         return error(code, message)
 
     def _wrap(self, event: str, model: type[BaseModel], fn: Handler) -> Callable[..., Awaitable[Reply]]:
+        counter = self.metrics.messages_in.labels(event)
+
         async def handle(sid: str, *args: Any) -> Reply:
-            self.metrics.messages_in.labels(event).inc()
+            counter.inc()
             payload = args[0] if args else {}
             if isinstance(payload, Oversized):
                 return self._reject(event, ErrorCode.BAD_REQUEST, f"payload of {payload.size} bytes is over 64 KiB")
@@ -140,8 +163,11 @@ class VisitorGateway:
         now = now_ms()
         arrival = self.visitors.connect(sid, creds.name, creds.look.wire(), creds.resume, now)
         v = arrival.visitor
-        self._eio_sid[v.id] = self.sio.manager.eio_sid_from_sid(sid, self.namespace)
-        self._move_limits[sid] = TokenBucket(self._move_rate, self._move_burst, time.monotonic())
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, self.namespace)
+        self._eio_sid[v.id] = eio_sid
+        conn = Connection(v, eio_sid, TokenBucket(self._move_rate, self._move_burst, time.monotonic()))
+        self._conns[sid] = conn
+        self._conns_eio[eio_sid] = conn
         self.metrics.connections.labels(self.namespace).inc()
         self.metrics.visitors.set(len(self.visitors))
         if arrival.resumed and v.room in self.rooms:
@@ -161,7 +187,9 @@ class VisitorGateway:
         self.metrics.messages_out.labels("welcome").inc()
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
-        self._move_limits.pop(sid, None)
+        conn = self._conns.pop(sid, None)
+        if conn is not None:
+            self._conns_eio.pop(conn.eio_sid, None)
         self.metrics.connections.labels(self.namespace).dec()
         v = self.visitors.disconnect(sid, now_ms())
         if v is None or v.sid is not None:
@@ -202,15 +230,45 @@ class VisitorGateway:
         return await self.rooms[room].request(lambda ref: Leave(v.id, ref))
 
     async def move(self, sid: str, req: MoveRequest) -> Reply:
-        v = self._visitor(sid)
+        conn = self._conns.get(sid)
+        if conn is None:
+            raise WireError(ErrorCode.NOT_JOINED, "no visitor for this connection")
+        self._submit_move(conn, req)
+        return None  # moves are never acked; refusals come back as `correct`
+
+    def _submit_move(self, conn: Connection, req: MoveRequest) -> None:
+        v = conn.visitor
         if v.room is None:
             raise WireError(ErrorCode.NOT_JOINED, "join a room before moving")
-        bucket = self._move_limits.get(sid)
-        if bucket is not None and not bucket.take(time.monotonic()):
+        if not conn.moves.take(time.monotonic()):
             raise WireError(ErrorCode.RATE_LIMITED, "too many moves")
         p = (float(req.p[0]), float(req.p[1]), float(req.p[2]))
         self.rooms[v.room].submit(Move(v.id, p, float(req.yaw), req.seq, now_ms()))
-        return None  # moves are never acked; refusals come back as `correct`
+
+    def fast_message(self, eio_sid: str, data: bytes) -> bool:
+        """Take a ``move`` straight from engine.io (the busiest event by far), skipping
+        socket.io's dispatch layers. Returns False for anything else, which then goes the
+        normal way. Same validation, limits and counters as the socket.io path."""
+        conn = self._conns_eio.get(eio_sid)
+        if conn is None or len(data) > 512:
+            return False
+        try:
+            pkt = msgpack.unpackb(data)
+        except Exception:
+            return False
+        if type(pkt) is not dict or pkt.get("type") != 2 or "id" in pkt or pkt.get("nsp", "/") != "/":
+            return False
+        event = pkt.get("data")
+        if type(event) is not list or not event or event[0] != "move":
+            return False
+        self._moves_in.inc()
+        try:
+            self._submit_move(conn, MoveRequest.model_validate(event[1] if len(event) > 1 else {}))
+        except ValidationError:
+            self._count_rejected("move", ErrorCode.BAD_REQUEST)
+        except WireError as exc:
+            self._count_rejected("move", exc.code)
+        return True
 
     async def time(self, sid: str, req: TimeRequest) -> Reply:
         return ok(c=req.c, t=now_ms())

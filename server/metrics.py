@@ -15,7 +15,15 @@ class Metrics:
         self.avatars = Gauge("vetrina_avatars", "Avatars in a room (connected or within grace)", ["room"], registry=r)
         self.visitors = Gauge("vetrina_visitors", "Known visitors, including those within the resume grace", registry=r)
         self.tick_seconds = Histogram(
-            "vetrina_tick_seconds", "Time to step a room and encode its ticks", ["room"],
+            "vetrina_tick_seconds", "Time to step a room and encode its ticks (compute only)", ["room"],
+            buckets=TICK_BUCKETS, registry=r,
+        )
+        self.tick_send_seconds = Histogram(
+            "vetrina_tick_send_seconds", "Time to hand a tick's packets to the sockets", ["room"],
+            buckets=TICK_BUCKETS, registry=r,
+        )
+        self.tick_lag_seconds = Histogram(
+            "vetrina_tick_lag_seconds", "How late a tick started (event loop busy)", ["room"],
             buckets=TICK_BUCKETS, registry=r,
         )
         self.slow_ticks = Counter("vetrina_slow_ticks_total", "Ticks that took longer than the tick period", ["room"], registry=r)

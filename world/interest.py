@@ -12,8 +12,7 @@ loop is the final one that hands each viewer its slice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,14 +24,13 @@ RECORD_BYTES = RECORD.itemsize  # 12
 _NO_ID = np.uint64(0xFFFFFFFF)  # sorts after every real id; never handed out
 
 
-@dataclass(slots=True)
-class TickView:
+class TickView(NamedTuple):
     """One viewer's tick: what the server sends that viewer this tick."""
 
     viewer: int  # the viewer's avatar id
-    enter: list[list[Any]] = field(default_factory=list)  # [[id, name, look], ...]
-    leave: list[int] = field(default_factory=list)
-    pos: bytes = b""
+    enter: list[list[Any]]  # [[id, name, look], ...]
+    leave: list[int]
+    pos: bytes
 
 
 def quantize(pos: NDArray[np.float32], yaw: NDArray[np.float32], ids: NDArray[np.uint32]) -> NDArray[Any]:
@@ -121,18 +119,23 @@ class Interest:
         pos_end = np.cumsum(send.sum(axis=1)) * RECORD_BYTES
         enter_rows, enter_cols = np.nonzero(entered)
         left_rows, left_cols = np.nonzero(left_mask)
-        touched = np.unique(np.concatenate([sent_rows, enter_rows, left_rows]))
-
-        views: dict[int, TickView] = {}
+        touched = np.flatnonzero(send.any(axis=1) | left_mask.any(axis=1))
+        if not len(touched):
+            return []
+        # Per-row slices into flat lists: one Python step per viewer, none per avatar.
+        enters = [enter_of[s] for s in slots[enter_rows, enter_cols].tolist()]
+        leaves = before[left_rows, left_cols].tolist()
+        enter_end = np.cumsum(np.bincount(enter_rows, minlength=len(viewers)))
+        leave_end = np.cumsum(np.bincount(left_rows, minlength=len(viewers)))
         vid = grid.ids[viewers]
-        for r in touched.tolist():
-            start = int(pos_end[r - 1]) if r else 0
-            views[r] = TickView(int(vid[r]), pos=blob[start : int(pos_end[r])])
-        for r, s in zip(enter_rows.tolist(), slots[enter_rows, enter_cols].tolist()):
-            views[r].enter.append(enter_of[s])
-        for r, i in zip(left_rows.tolist(), before[left_rows, left_cols].tolist()):
-            views[r].leave.append(int(i))
-        return list(views.values())
+        bounds: list[NDArray[Any]] = [vid[touched]]
+        for end in (pos_end, enter_end, leave_end):
+            bounds += [np.r_[0, end[:-1]][touched], end[touched]]
+        views = [
+            TickView(viewer, enters[e0:e1], leaves[l0:l1], blob[p0:p1])
+            for viewer, p0, p1, e0, e1, l0, l1 in zip(*(b.tolist() for b in bounds))
+        ]
+        return views
 
     def _grow(self, n: int) -> None:
         if n > len(self._seen):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 import numpy as np
 
@@ -51,8 +51,9 @@ class Detach:
     avatar: int
 
 
-@dataclass(slots=True)
-class Move:
+class Move(NamedTuple):
+    """A requested move; a tuple because the gateway builds thousands per second."""
+
     avatar: int
     p: tuple[float, float, float]
     yaw: float
@@ -80,8 +81,6 @@ class Avatar:
     look: dict[str, Any]
     slot: int
     viewing: bool = True
-    budget: float = 0.0  # metres of movement allowed right now
-    last_move_t: int = 0
     enter: list[Any] = field(default_factory=list)  # [id, name, look] as sent in ticks
 
 
@@ -95,6 +94,10 @@ class Room:
         self.rules = MovementRules(config.scene, config.max_speed)
         self.avatars: dict[int, Avatar] = {}
         self._enter_of: list[Any] = []  # per grid slot: the avatar's [id, name, look]
+        self._slot_of: dict[int, int] = {}  # avatar id -> grid slot
+        # Per grid slot: movement budget (metres) and when the last move arrived (server ms).
+        self._budget = np.zeros(0, np.float64)
+        self._last_move_t = np.zeros(0, np.float64)
         self._refresh = np.zeros(0, bool)  # per grid slot: name/look changed, announce again
         # Viewers (re)attached in this step start receiving ticks at the next step, so the
         # join ack (or the resume welcome) is on the wire before their first full view.
@@ -147,10 +150,13 @@ class Room:
                 slot = self.grid.add(j.avatar, p, yaw)
             except GridFull:
                 return error(ErrorCode.ROOM_FULL, f"room {self.config.id!r} is full")
-            a = Avatar(j.avatar, j.name, j.look, slot, budget=self.rules.burst, last_move_t=now)
+            a = Avatar(j.avatar, j.name, j.look, slot)
             a.enter = [a.id, a.name, a.look]
             self.avatars[a.id] = a
+            self._slot_of[a.id] = slot
             self._set_slot_meta(slot, a.enter)
+            self._budget[slot] = self.rules.burst
+            self._last_move_t[slot] = now
         a.viewing = True
         self.interest.forget(a.slot)  # a (re)joining client starts from an empty view
         self._fresh.add(a.id)
@@ -162,6 +168,7 @@ class Room:
         a = self.avatars.pop(avatar, None)
         if a is None:
             return False
+        del self._slot_of[avatar]
         self.grid.remove(a.slot)
         return True
 
@@ -189,6 +196,8 @@ class Room:
             grow = slot + 1 - len(self._enter_of)
             self._enter_of.extend([None] * grow)
             self._refresh = np.concatenate([self._refresh, np.zeros(grow, bool)])
+            self._budget = np.concatenate([self._budget, np.zeros(grow)])
+            self._last_move_t = np.concatenate([self._last_move_t, np.zeros(grow)])
         self._enter_of[slot] = enter
 
     def _spawn_point(self) -> tuple[float, float, float]:
@@ -202,42 +211,44 @@ class Room:
     # ---- movement --------------------------------------------------------------------
 
     def _apply_moves(self, moves: list[Move], out: Outbox) -> None:
-        """Apply moves in arrival order; an avatar's k-th move of the tick is in round k."""
-        rounds: list[list[Move]] = []
-        seen: dict[int, int] = {}
-        for m in moves:
-            if m.avatar not in self.avatars:
-                continue  # left (or never joined) before this tick: nothing to move
-            k = seen.get(m.avatar, 0)
-            seen[m.avatar] = k + 1
-            if k == len(rounds):
-                rounds.append([])
-            rounds[k].append(m)
-        rejected: dict[int, int] = {}  # avatar -> seq of its last move, if that was refused
-        for batch in rounds:
-            avatars = [self.avatars[m.avatar] for m in batch]
-            slots = np.fromiter((a.slot for a in avatars), np.int32, len(avatars))
-            start = self.grid.pos[slots].astype(np.float64)
-            end = np.array([m.p for m in batch], np.float64)
-            yaw = np.array([m.yaw for m in batch], np.float64)
+        """Apply moves in arrival order, vectorised: an avatar's k-th move of the tick is in
+        round k, and each round is checked for every avatar at once."""
+        if not moves:
+            return
+        slot_of = self._slot_of
+        rows = [(slot_of.get(m.avatar, -1), m.p[0], m.p[1], m.p[2], m.yaw, m.seq, m.t) for m in moves]
+        batch = np.array(rows, np.float64)
+        batch = batch[batch[:, 0] >= 0]  # avatars that left (or never joined) move nowhere
+        if not len(batch):
+            return
+        slots = batch[:, 0].astype(np.int64)
+        order = np.argsort(slots, kind="stable")
+        ranked = slots[order]
+        first = np.r_[True, ranked[1:] != ranked[:-1]]
+        position = np.arange(len(ranked))
+        rank = np.empty(len(ranked), np.int64)
+        rank[order] = position - np.maximum.accumulate(np.where(first, position, 0))
+        refused_seq: dict[int, int] = {}  # slot -> seq of its last move, if that was refused
+        for k in range(int(rank.max()) + 1):
+            sel = batch[rank == k]
+            s = sel[:, 0].astype(np.int64)
+            start = self.grid.pos[s].astype(np.float64)
+            end, yaw, t = sel[:, 1:4], sel[:, 4], sel[:, 6]
             legal = self.rules.legal_targets(start, end) & np.isfinite(yaw)
-            dist = np.where(legal, np.linalg.norm(np.where(legal[:, None], end - start, 0.0), axis=1), 0.0)
-            budget = np.fromiter((a.budget for a in avatars), np.float64, len(avatars))
-            elapsed = np.fromiter((m.t - a.last_move_t for m, a in zip(batch, avatars)), np.float64, len(batch))
-            fits, budget = self.rules.spend(budget, elapsed / 1000.0, dist)
+            dist = np.where(legal, np.sqrt(((np.where(legal[:, None], end, start) - start) ** 2).sum(axis=1)), 0.0)
+            fits, self._budget[s] = self.rules.spend(self._budget[s], (t - self._last_move_t[s]) / 1000.0, dist)
+            self._last_move_t[s] = np.maximum(self._last_move_t[s], t)
             accept = legal & fits
-            for a, m, b, good in zip(avatars, batch, budget.tolist(), accept.tolist()):
-                a.budget = b
-                a.last_move_t = max(a.last_move_t, m.t)
-                if good:
-                    rejected.pop(a.id, None)
-                else:
-                    rejected[a.id] = m.seq
             if accept.any():
-                self.grid.place(slots[accept], end[accept].astype(np.float32), yaw[accept].astype(np.float32))
-        for avatar, seq in rejected.items():
-            p, _ = self.position(avatar)
-            out.corrections.append((avatar, {"p": [round(v, 3) for v in p], "seq": seq}))
+                self.grid.place(s[accept], end[accept].astype(np.float32), yaw[accept].astype(np.float32))
+            for slot, seq, ok_ in zip(s.tolist(), sel[:, 5].tolist(), accept.tolist()):
+                if ok_:
+                    refused_seq.pop(slot, None)
+                else:
+                    refused_seq[slot] = int(seq)
+        for slot, seq in refused_seq.items():
+            p = [round(float(v), 3) for v in self.grid.pos[slot]]
+            out.corrections.append((int(self.grid.ids[slot]), {"p": p, "seq": seq}))
 
     # ---- interest --------------------------------------------------------------------
 

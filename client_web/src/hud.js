@@ -24,7 +24,7 @@ export function setStatus(state) {
 export function setInView(n) {
   const el = $('in-view');
   el.dataset.count = String(n);
-  el.textContent = `${n} visitors in view`;
+  el.textContent = `${n} ${n === 1 ? "visitor" : "visitors"} in view`;
 }
 
 export function setSelfName(name, color) {

@@ -134,3 +134,15 @@ async def test_join_ack_arrives_before_the_first_tick_of_the_new_view(server: Ap
                 joined = True
                 await ws.send_bytes(msgpack.packb({"type": 2, "nsp": "/", "data": ["join", {"room": "showroom"}], "id": 1}))
     assert order.index("ack") < order.index("tick"), order
+
+
+def test_tick_packets_are_exactly_what_msgpack_would_encode() -> None:
+    """The hand-assembled tick packet equals the plain msgpack encoding of the same packet."""
+    import msgpack
+
+    from server.runner import TickEncoder
+
+    enc = TickEncoder(1_795_000_000_123, 42)
+    for enter, leave, pos in (([], [], b""), ([[7, "Ada", {"color": "#112233"}]], [3, 4], b"\x01" * 24), ([], [9], b"x" * 300)):
+        body = {"t": 1_795_000_000_123, "n": 42, "enter": enter, "leave": leave, "pos": pos}
+        assert enc.encode(enter, leave, pos) == msgpack.packb({"type": 2, "data": ["tick", body], "nsp": "/"})
