@@ -85,6 +85,19 @@ def scrape(url: str, room: str) -> dict[str, Any]:
     return out
 
 
+def server_cpu(server: psutil.Process) -> tuple[float, float]:
+    """CPU seconds of the server process and of its room worker processes."""
+    t = server.cpu_times()
+    workers = 0.0
+    for child in server.children():
+        try:
+            c = child.cpu_times()
+            workers += c.user + c.system
+        except psutil.NoSuchProcess:
+            pass
+    return t.user + t.system, workers
+
+
 def histogram_quantile(before: dict[float, float], after: dict[float, float], q: float) -> float:
     """Prometheus-style quantile (linear within a bucket) of the observations in a window."""
     bounds = sorted(after)
@@ -111,10 +124,10 @@ async def measure_step(swarm: Swarm, url: str, server: psutil.Process, n: int, s
     me = psutil.Process()
     before = scrape(url, swarm.room)
     swarm.stats.reset()
-    cpu0, me0, t0 = server.cpu_times(), me.cpu_times(), time.perf_counter()
+    cpu0, me0, t0 = server_cpu(server), me.cpu_times(), time.perf_counter()
     await asyncio.sleep(window)
     elapsed = time.perf_counter() - t0
-    cpu1, me1 = server.cpu_times(), me.cpu_times()
+    cpu1, me1 = server_cpu(server), me.cpu_times()
     after = scrape(url, swarm.room)
     st = swarm.stats
     lat = list(st.latencies_ms)
@@ -141,8 +154,10 @@ async def measure_step(swarm: Swarm, url: str, server: psutil.Process, n: int, s
         "skipped_ticks": delta("vetrina_skipped_ticks_total"),
         "slow_ticks": delta("vetrina_slow_ticks_total"),
         "bytes_per_visitor_per_s": st.bytes_received / elapsed / n,
-        "server_cpu_pct": 100 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / elapsed,
-        "server_rss_mb": server.memory_info().rss / 2**20,
+        "server_cpu_pct": 100 * (cpu1[0] - cpu0[0]) / elapsed,
+        "room_workers_cpu_pct": 100 * (cpu1[1] - cpu0[1]) / elapsed,
+        "server_rss_mb": sum(p.memory_info().rss for p in [server, *server.children()]) / 2**20,
+        "load_level": after.get("vetrina_room_load_level", 0.0),
         "swarm_cpu_pct": 100 * ((me1.user + me1.system) - (me0.user + me0.system)) / elapsed,
         "corrections": st.corrections,
         "disconnects": st.disconnects,
@@ -164,7 +179,8 @@ def print_row(r: dict[str, Any]) -> None:
         f"N={r['visitors']:>5}  moves {r['moves_in_per_s']:8.0f}/s  ticks {r['ticks_received_per_s']:8.0f}/s "
         f"({r['tick_delivery_ratio']:.0%})  latency p50 {r['latency_p50_ms']:6.1f} p99 {r['latency_p99_ms']:6.1f} "
         f"max {r['latency_max_ms']:6.1f} ms  tick p50 {r['tick_p50_ms']:5.1f} p99 {r['tick_p99_ms']:5.1f} ms  "
-        f"{r['bytes_per_visitor_per_s'] / 1024:5.1f} KiB/s/visitor  server {r['server_cpu_pct']:5.0f}% "
+        f"{r['bytes_per_visitor_per_s'] / 1024:5.1f} KiB/s/visitor  server {r['server_cpu_pct']:4.0f}%+{r['room_workers_cpu_pct']:3.0f}% "
+        f"level {r['load_level']:.0f} "
         f"{r['server_rss_mb']:5.0f} MB  swarm {r['swarm_cpu_pct']:4.0f}%  "
         f"{'held' if r['held'] else 'DID NOT HOLD'}",
         flush=True,
@@ -221,7 +237,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax1.set_xlabel("visitors in one room (10 Hz)")
     ax1.set_ylabel("milliseconds")
     ax2 = ax1.twinx()
-    ax2.plot(n, [r["server_cpu_pct"] for r in rows], "^-", color="grey", label="server CPU %")
+    ax2.plot(n, [r["server_cpu_pct"] + r["room_workers_cpu_pct"] for r in rows], "^-", color="grey", label="server CPU % (incl. room worker)")
     ax2.set_ylabel("server CPU % (100 = one core)")
     lines = ax1.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
     labels = ax1.get_legend_handles_labels()[1] + ax2.get_legend_handles_labels()[1]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,8 +15,8 @@ from server.config import Settings
 from server.gateway import VisitorGateway
 from server.metrics import Metrics
 from server.packets import VetrinaPacket
+from server.engines import InlineEngine, ProcessEngine, RoomEngine
 from server.runner import RoomRunner
-from world.room import Room
 from world.scene import load_rooms
 from world.visitors import Visitors
 
@@ -54,9 +53,13 @@ def create_app(settings: Settings) -> web.Application:
     gateway = VisitorGateway(
         sio, rooms, visitors, metrics, move_rate=settings.move_rate, move_burst=settings.move_burst
     )
+    engines: list[RoomEngine] = []
     for i, cfg in enumerate(configs):
+        engine: RoomEngine = ProcessEngine(cfg, seed=i) if settings.room_processes else InlineEngine(cfg, seed=i)
+        engines.append(engine)
         rooms[cfg.id] = RoomRunner(
-            Room(cfg, rng=random.Random(i)),
+            cfg,
+            engine,
             send=gateway.send_to_avatar,
             metrics=metrics,
             inbox_limit=settings.inbox_limit,
@@ -78,6 +81,8 @@ def create_app(settings: Settings) -> web.Application:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for e in engines:
+            e.close()
 
     app.cleanup_ctx.append(room_tasks)
     if settings.crowd:
@@ -125,7 +130,7 @@ def _routes(app: web.Application, client: Path) -> None:
             {
                 "status": "ok",
                 "rooms": len(rooms),
-                "avatars": sum(r.room.occupancy for r in rooms.values()),
+                "avatars": sum(r.occupancy for r in rooms.values()),
             }
         )
 
@@ -135,7 +140,7 @@ def _routes(app: web.Application, client: Path) -> None:
 
     async def api_rooms(request: web.Request) -> web.Response:
         rooms = request.app[ROOMS]
-        return web.json_response({"rooms": [r.room.info(full=False) for r in rooms.values()]})
+        return web.json_response({"rooms": [r.info(full=False) for r in rooms.values()]})
 
     app.router.add_get("/", index)
     app.router.add_get("/host", host_console)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import signal
 import sys
@@ -27,27 +26,18 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
         asyncio.run(main)
 
 
-def _tune_gc() -> None:
-    """A crowd means thousands of long-lived connection objects; with CPython's default
-    thresholds each tick's short-lived allocations kept triggering collections that rescan
-    them all (profiled: the tick ran 2x slower in the server than alone, with 100 ms spikes).
-    Collect the young generation less often and the old one rarely; freeze what start-up made."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-
-
 async def _serve(settings: Settings) -> None:
     from aiohttp import web
 
     from server.app import ROOMS, create_app
+    from server.engines import tune_gc
 
     app = create_app(settings)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
-    _tune_gc()
+    tune_gc()
     port = runner.addresses[0][1] if runner.addresses else settings.port
     print(f"Vetrina serving {len(app[ROOMS])} rooms on http://{settings.host}:{port}", flush=True)
     stop = asyncio.Event()
@@ -88,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--resume-grace", type=float, dest="resume_grace_s", help="seconds a dropped visitor may resume")
     s.add_argument("--crowd", type=int, help="simulated visitors wandering the demo room")
     s.add_argument("--crowd-room", dest="crowd_room", help="room for --crowd (default showroom)")
+    s.add_argument(
+        "--inline-rooms", dest="room_processes", action="store_false", default=None,
+        help="run rooms in the server process instead of one worker process each",
+    )
     s.add_argument("--demo", action="store_true", default=None, help="demo mode: the bundled demo rooms")
     s.add_argument("--log-level", dest="log_level", help="debug, info, warning, error")
     c = sub.add_parser("crowd", help="start simulated visitors that wander a room")

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     ping_interval_s: float = 20.0
     ping_timeout_s: float = 20.0
     cors_origins: str = "*"
+    room_processes: bool = Field(default=True, description="run each room's simulation in its own process")
     demo: bool = False
     crowd: int = Field(default=0, ge=0, le=5000, description="simulated visitors wandering the demo")
     crowd_room: str = "showroom"

@@ -26,6 +26,11 @@ class Metrics:
             "vetrina_tick_lag_seconds", "How late a tick started (event loop busy)", ["room"],
             buckets=TICK_BUCKETS, registry=r,
         )
+        self.load_level = Gauge(
+            "vetrina_room_load_level", "Degradation level: 0 full detail, 1-2 far avatars thinned, 3 half tick rate",
+            ["room"], registry=r,
+        )
+        self.level_changes = Counter("vetrina_room_load_level_changes_total", "Degradation level changes", ["room"], registry=r)
         self.slow_ticks = Counter("vetrina_slow_ticks_total", "Ticks that took longer than the tick period", ["room"], registry=r)
         self.skipped_ticks = Counter(
             "vetrina_skipped_ticks_total", "Ticks not run because the room was running late", ["room"], registry=r

@@ -21,12 +21,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import msgpack
-
+from server.engines import RoomEngine, StepResult
 from server.metrics import Metrics
 from server.packets import event_packet
 from world.protocol import ErrorCode, error
-from world.room import Input, Move, Outbox, Room
+from world.load import LoadGovernor
+from world.room import Detail, Input, Move
+from world.scene import RoomConfig
 
 log = logging.getLogger(__name__)
 
@@ -37,42 +38,11 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-_EMPTY = msgpack.packb([])
-
-
-class TickEncoder:
-    """Encodes every viewer's tick packet of one tick; the shared head is packed once.
-
-    The bytes equal ``msgpack.packb({"type": 2, "data": ["tick", {"t", "n", "enter", "leave",
-    "pos"}], "nsp": "/"})``: a socket.io EVENT for namespace "/" (tests check the equality).
-    """
-
-    def __init__(self, t: int, n: int) -> None:
-        pack = msgpack.packb
-        self.head = b"".join((b"\x83\xa4type\x02\xa4data\x92\xa4tick\x85\xa1t", pack(t), b"\xa1n", pack(n), b"\xa5enter"))
-
-    def encode(self, enter: list[Any], leave: list[int], pos: bytes) -> bytes:
-        pack = msgpack.packb
-        return b"".join((
-            self.head,
-            pack(enter) if enter else _EMPTY,
-            b"\xa5leave",
-            pack(leave) if leave else _EMPTY,
-            b"\xa3pos",
-            pack(pos),
-            b"\xa3nsp\xa1/",
-        ))
-
-
-def encode_tick(t: int, n: int, enter: list[Any], leave: list[int], pos: bytes) -> bytes:
-    """The socket.io EVENT packet carrying one viewer's binary tick (PROTOCOL.md)."""
-    return TickEncoder(t, n).encode(enter, leave, pos)
-
-
 class RoomRunner:
     def __init__(
         self,
-        room: Room,
+        config: RoomConfig,
+        engine: RoomEngine,
         *,
         send: Send,
         metrics: Metrics,
@@ -80,9 +50,13 @@ class RoomRunner:
         tick_hz: float | None = None,
         request_timeout_s: float = 5.0,
     ) -> None:
-        self.room = room
-        self.id = room.config.id
-        self.period = 1.0 / (tick_hz or room.config.tick_hz)
+        self.config = config
+        self.engine = engine
+        self.id = config.id
+        self.occupancy = 0
+        self.base_period = 1.0 / (tick_hz or config.tick_hz)
+        self.period = self.base_period
+        self.governor = LoadGovernor()
         self._send = send
         self._metrics = metrics
         self._inbox: list[Input] = []
@@ -90,7 +64,10 @@ class RoomRunner:
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._refs = itertools.count(1)
         self._timeout = request_timeout_s
-        self.last_tick_s = 0.0
+
+    def info(self, *, full: bool = True) -> dict[str, Any]:
+        """RoomInfo as of the last tick."""
+        return self.config.info(self.occupancy, full=full)
 
     # ---- called by handlers ----------------------------------------------------------
 
@@ -132,43 +109,54 @@ class RoomRunner:
                 missed = int(-delay // self.period)
                 next_at += missed * self.period
                 m.skipped_ticks.labels(self.id).inc(missed)
-            lag.observe(max(0.0, loop.time() - next_at))
+            late = max(0.0, loop.time() - next_at)
+            lag.observe(late)
             inbox, self._inbox = self._inbox, []
             started = time.perf_counter()
             try:
-                out, packets = self._step(now_ms(), inbox)
+                result = await self.engine.step(now_ms(), inbox)
             except Exception:  # a bug in one tick must not kill the room
                 log.exception("room %s: tick failed", self.id)
                 continue
-            took = time.perf_counter() - started
-            self.last_tick_s = took
-            tick_hist.observe(took)
-            if took > self.period:
+            tick_hist.observe(result.compute_s)
+            if time.perf_counter() - started > self.period:
                 slow.inc()
-            await self._deliver(out, packets)
-            send_hist.observe(time.perf_counter() - started - took)
+            sent_at = time.perf_counter()
+            await self._deliver(result)
+            sent_s = time.perf_counter() - sent_at
+            send_hist.observe(sent_s)
+            self._adapt((result.compute_s + sent_s) / self.period, late / self.period, loop.time())
 
-    def _step(self, now: int, inbox: list[Input]) -> tuple[Outbox, list[tuple[int, bytes]]]:
-        out = self.room.step(now, inbox)
-        encode = TickEncoder(out.t, out.n).encode
-        packets = [(v.viewer, encode(v.enter, v.leave, v.pos)) for v in out.ticks]
-        return out, packets
+    def _adapt(self, utilisation: float, lag_periods: float, now_s: float) -> None:
+        """Degrade (or restore) detail when the room runs hot (or cool): see world.load."""
+        before = self.governor.level
+        level = self.governor.update(utilisation, lag_periods, now_s)
+        if level != before:
+            log.warning(
+                "room %s: load level %d -> %d (utilisation %.2f, lag %.2f periods)",
+                self.id, before, level, self.governor.utilisation, self.governor.lag,
+            )
+            self._inbox.append(Detail(self.governor.far_stride))
+            self.period = self.base_period * self.governor.rate_divisor
+            self._metrics.load_level.labels(self.id).set(level)
+            self._metrics.level_changes.labels(self.id).inc()
 
-    async def _deliver(self, out: Outbox, packets: list[tuple[int, bytes]]) -> None:
+    async def _deliver(self, out: StepResult) -> None:
         m = self._metrics
+        self.occupancy = out.occupancy
         for ref, reply in out.replies.items():
             fut = self._waiting.get(ref)
             if fut is not None and not fut.done():
                 fut.set_result(reply)
-        m.avatars.labels(self.id).set(self.room.occupancy)
+        m.avatars.labels(self.id).set(out.occupancy)
         if out.corrections:
             m.corrections.labels(self.id).inc(len(out.corrections))
             for avatar, body in out.corrections:
                 await self._send(avatar, event_packet("correct", body))
             m.messages_out.labels("correct").inc(len(out.corrections))
         sent = 0
-        for avatar, pkt in packets:
+        for avatar, pkt in out.packets:
             await self._send(avatar, pkt)
             sent += len(pkt)
-        m.messages_out.labels("tick").inc(len(packets))
+        m.messages_out.labels("tick").inc(len(out.packets))
         m.bytes_out.inc(sent)

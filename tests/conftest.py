@@ -98,7 +98,9 @@ class AppServer:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(port=0, tick_hz=20.0, resume_grace_s=30.0)
+    # Rooms inline: quicker to start per test. The subprocess `live_server` (and the browser,
+    # Node, crowd and load tests on it) runs them in worker processes, the serve default.
+    return Settings(port=0, tick_hz=20.0, resume_grace_s=30.0, room_processes=False)
 
 
 @pytest.fixture

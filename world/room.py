@@ -61,7 +61,14 @@ class Move(NamedTuple):
     t: int  # server ms when the move arrived
 
 
-Input = Union[Join, Leave, Attach, Detach, Move]
+@dataclass(slots=True)
+class Detail:
+    """How much the room may send (see world.load): far avatars every ``far_stride`` ticks."""
+
+    far_stride: int
+
+
+Input = Union[Join, Leave, Attach, Detach, Move, Detail]
 
 
 @dataclass(slots=True)
@@ -103,6 +110,8 @@ class Room:
         # join ack (or the resume welcome) is on the wire before their first full view.
         self._fresh: set[int] = set()
         self.tick_no = 0
+        self.far_stride = 1
+        self.near_m = min(10.0, config.view_radius / 3)
 
     @property
     def occupancy(self) -> int:
@@ -133,6 +142,8 @@ class Room:
             elif isinstance(item, Detach):
                 if item.avatar in self.avatars:
                     self.avatars[item.avatar].viewing = False
+            elif isinstance(item, Detail):
+                self.far_stride = max(1, item.far_stride)
         self._apply_moves(moves, out)
         out.ticks = self._ticks()
         return out
@@ -257,6 +268,9 @@ class Room:
         viewers = np.fromiter((a.slot for a in self.avatars.values() if a.viewing and a.id not in fresh), np.int32)
         cfg = self.config
         visible = self.grid.visible(viewers, cfg.view_k, cfg.view_radius)
-        views = self.interest.step(self.grid, viewers, visible, self._enter_of, self._refresh)
+        views = self.interest.step(
+            self.grid, viewers, visible, self._enter_of, self._refresh,
+            tick_no=self.tick_no, far_stride=self.far_stride, near_m=self.near_m,
+        )
         self._refresh[:] = False
         return views

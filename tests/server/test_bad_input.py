@@ -161,4 +161,4 @@ async def test_malformed_packets_are_counted_and_the_connection_survives(server:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(port=0, tick_hz=20.0, move_rate=30.0, move_burst=30.0)
+    return Settings(port=0, tick_hz=20.0, move_rate=30.0, move_burst=30.0, room_processes=False)

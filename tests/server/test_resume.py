@@ -13,7 +13,7 @@ from world.interest import decode_records
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(port=0, tick_hz=20.0, resume_grace_s=1.0)
+    return Settings(port=0, tick_hz=20.0, resume_grace_s=1.0, room_processes=False)
 
 
 async def test_resume_within_grace_keeps_id_room_and_position(server: AppServer, visitors: list[Visitor]) -> None:

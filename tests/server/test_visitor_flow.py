@@ -140,7 +140,7 @@ def test_tick_packets_are_exactly_what_msgpack_would_encode() -> None:
     """The hand-assembled tick packet equals the plain msgpack encoding of the same packet."""
     import msgpack
 
-    from server.runner import TickEncoder
+    from server.packets import TickEncoder
 
     enc = TickEncoder(1_795_000_000_123, 42)
     for enter, leave, pos in (([], [], b""), ([[7, "Ada", {"color": "#112233"}]], [3, 4], b"\x01" * 24), ([], [9], b"x" * 300)):
