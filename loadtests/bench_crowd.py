@@ -35,6 +35,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from loadtests.swarm import Swarm, percentile  # noqa: E402
+from server.engines import tune_gc  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LATENCY_BUDGET_MS = 150.0
@@ -190,6 +191,7 @@ def print_row(r: dict[str, Any]) -> None:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     port = free_port()
     proc = start_server(port, ["--tick-hz", str(args.hz), *args.server_args])
+    tune_gc()  # the swarm's own GC pauses would otherwise show up as server latency
     url = f"http://127.0.0.1:{port}"
     rows: list[dict[str, Any]] = []
     swarm = Swarm(url, args.room, hz=args.hz)

@@ -221,8 +221,8 @@ class Swarm:
         room: str,
         *,
         hz: float = 10.0,
-        probe_every: int = 20,
-        observer_every: int = 10,
+        probe_every: int = 21,  # coprime with the 10 walking slots: probes move in every phase
+        observer_every: int = 11,
         pit_share: float = 0.3,
         pit: tuple[float, float, float] = (0.0, -12.0, 9.0),
     ) -> None:

@@ -75,7 +75,9 @@ class InlineEngine:
         self.room = Room(config, rng=random.Random(seed))
 
     async def step(self, now: int, inbox: list[Input]) -> StepResult:
-        return run_step(self.room, now, inbox)
+        result = run_step(self.room, now, inbox)
+        self.room.prepare()
+        return result
 
     def close(self) -> None:
         pass
@@ -94,6 +96,7 @@ def _worker(config: dict[str, Any], seed: int, inputs: Connection, results: Conn
             return
         now, inbox = msg
         results.send(run_step(room, now, inbox))
+        room.prepare()  # while the server sends this tick, get the next one's view ready
 
 
 class RoomWorkerDied(RuntimeError):

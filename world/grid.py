@@ -62,6 +62,7 @@ class SpatialGrid:
         self.yaw = np.zeros(n, np.float32)
         self.ids = np.zeros(n, np.uint32)
         self.active = np.zeros(n, bool)
+        self.generation = np.zeros(n, np.uint32)  # bumped whenever a slot changes hands
         self._free: list[int] = []
         self._high = 0  # slots [0, _high) have been handed out at least once
 
@@ -84,6 +85,7 @@ class SpatialGrid:
         self.yaw[slot] = yaw
         self.ids[slot] = avatar_id
         self.active[slot] = True
+        self.generation[slot] += 1
         return slot
 
     def remove(self, slot: int) -> None:
@@ -108,6 +110,8 @@ class SpatialGrid:
         active = np.zeros(n, bool)
         active[: len(self.active)] = self.active
         self.active = active
+        self.generation = np.resize(self.generation, n)
+        self.generation[self._high :] = 0
 
     # ---- visible sets -----------------------------------------------------------------
 

@@ -112,6 +112,9 @@ class Room:
         self.tick_no = 0
         self.far_stride = 1
         self.near_m = min(10.0, config.view_radius / 3)
+        # Visible sets computed ahead of the next tick (see prepare()): viewer slot ->
+        # (row, generation) and the (rows, k) matrix of visible slots with their generations.
+        self._ahead: tuple[dict[int, int], Any, Any, Any] | None = None
 
     @property
     def occupancy(self) -> int:
@@ -263,11 +266,47 @@ class Room:
 
     # ---- interest --------------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Compute the viewers' visible sets ahead of the next tick, from current positions.
+
+        Called between ticks (a room worker does it while the server is still sending the
+        last tick), it takes the grid query off the path from a move to the viewers who see
+        it: at the tick, who is in view is one tick old; where they are is current.
+        """
+        viewers = np.fromiter((a.slot for a in self.avatars.values() if a.viewing), np.int32)
+        visible = self.grid.visible(viewers, self.config.view_k, self.config.view_radius)
+        gen = self.grid.generation
+        self._ahead = (
+            {int(v): i for i, v in enumerate(viewers.tolist())},
+            gen[viewers].copy(),
+            visible,
+            gen[np.maximum(visible, 0)],
+        )
+
+    def _visible(self, viewers: Any) -> Any:
+        cfg = self.config
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return self.grid.visible(viewers, cfg.view_k, cfg.view_radius)
+        row_of, viewer_gen, visible, visible_gen = ahead
+        gen = self.grid.generation
+        rows = np.fromiter((row_of.get(v, -1) for v in viewers.tolist()), np.int64, len(viewers))
+        known = rows >= 0
+        known[known] = viewer_gen[rows[known]] == gen[viewers[known]]
+        out = np.full((len(viewers), cfg.view_k), -1, np.int32)
+        if known.any():
+            got = visible[rows[known]]
+            # entries whose avatar has left (slot free or handed to someone else) drop out
+            still = (got >= 0) & self.grid.active[np.maximum(got, 0)] & (gen[np.maximum(got, 0)] == visible_gen[rows[known]])
+            out[known] = np.where(still, got, -1)
+        if not known.all():  # viewers that were not viewing when the sets were prepared
+            out[~known] = self.grid.visible(viewers[~known], cfg.view_k, cfg.view_radius)
+        return out
+
     def _ticks(self) -> list[TickView]:
         fresh = self._fresh
         viewers = np.fromiter((a.slot for a in self.avatars.values() if a.viewing and a.id not in fresh), np.int32)
-        cfg = self.config
-        visible = self.grid.visible(viewers, cfg.view_k, cfg.view_radius)
+        visible = self._visible(viewers)
         views = self.interest.step(
             self.grid, viewers, visible, self._enter_of, self._refresh,
             tick_no=self.tick_no, far_stride=self.far_stride, near_m=self.near_m,

@@ -109,3 +109,22 @@ def test_same_inputs_give_the_same_outbox() -> None:
         return [(t.viewer, t.enter, t.leave, t.pos) for t in out.ticks]
 
     assert run() == run()
+
+
+def test_views_prepared_ahead_stay_correct_when_people_come_and_go() -> None:
+    room = Room(config())
+    out = room.step(1000, [Join(i, i, f"v{i}", {}) for i in (1, 2, 3)])
+    room.prepare()
+    out = room.step(1100, [])
+    assert {t.viewer: sorted(e[0] for e in t.enter) for t in out.ticks} == {1: [2, 3], 2: [1, 3], 3: [1, 2]}
+    room.prepare()  # sets prepared with 1, 2, 3 in the room
+    # 3 leaves and 4 joins, reusing 3's grid slot; 5 joins too: none of this is in the prepared sets
+    out = room.step(1200, [Leave(3), Join(10, 4, "v4", {}), Join(11, 5, "v5", {})])
+    views = {t.viewer: t for t in out.ticks}
+    assert views[1].leave == [3] and views[2].leave == [3]
+    assert all(e[0] != 4 for t in out.ticks for e in t.enter)  # 4 is not mistaken for 3
+    room.prepare()
+    out = room.step(1300, [])
+    views = {t.viewer: t for t in out.ticks}
+    assert sorted(e[0] for e in views[4].enter) == [1, 2, 5]  # late joiners get full, fresh views
+    assert sorted(e[0] for e in views[1].enter) == [4, 5]
