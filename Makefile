@@ -6,7 +6,7 @@ HOST    ?= 127.0.0.1
 PORT    ?= 8080
 CROWD   ?= 12
 
-.PHONY: run setup test test-fast system-deps lint bench-grid clean
+.PHONY: run setup test test-fast system-deps lint bench-grid bench-crowd clean
 
 run: setup
 	$(BIN)/vetrina serve --demo --host $(HOST) --port $(PORT) --crowd $(CROWD)
@@ -51,6 +51,9 @@ test-fast: setup
 
 bench-grid: setup
 	$(BIN)/python loadtests/bench_grid.py
+
+bench-crowd: setup
+	$(BIN)/python loadtests/bench_crowd.py --plot docs/bench_crowd.png
 
 clean:
 	rm -rf $(VENV) client_web/node_modules tests/node/node_modules

@@ -81,6 +81,9 @@ def scrape(url: str, room: str) -> dict[str, Any]:
             if le:
                 key = float(le.group(1))
                 out["buckets"][key] = out["buckets"].get(key, 0.0) + value
+        elif name == "vetrina_room_load_level":
+            if f'room="{room}"' in labels:
+                out[name] = value
         else:
             out[name] = out.get(name, 0.0) + value  # summed over labels
     return out

@@ -96,8 +96,3 @@ class TickEncoder:
             pack(pos),
             b"\xa3nsp\xa1/",
         ))
-
-
-def encode_tick(t: int, n: int, enter: list[Any], leave: list[int], pos: bytes) -> bytes:
-    """The socket.io EVENT packet carrying one viewer's binary tick (PROTOCOL.md)."""
-    return TickEncoder(t, n).encode(enter, leave, pos)

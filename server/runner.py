@@ -2,11 +2,10 @@
 
 Handlers never touch room state; they append to the room's inbox (bounded) and, for
 requests that need an answer (``join``, ``leave``), wait on a future the tick resolves.
-``Room.step`` and the encoding of every viewer's tick run inline on the event loop: a worker
-thread looked attractive but measured far worse (a GIL convoy: the step's many short numpy
-calls each waited a full switch interval behind the busy socket loop, p99 400 ms at 250
-visitors). Inputs that arrive during a tick wait in the socket buffers and are queued for
-the next one; none is lost.
+The room's engine (``server/engines.py``: a worker process by default) steps the room and
+returns every viewer's packet ready to send; the runner resolves the waiting requests and
+writes the packets. After each tick the load governor (``world/load.py``) may change the
+room's detail level or tick rate.
 
 Overload policy: a full inbox drops moves (counted) but still accepts joins and leaves; a
 tick that runs late skips the ticks it missed (counted) instead of running them back to back.
@@ -24,8 +23,8 @@ from typing import Any
 from server.engines import RoomEngine, StepResult
 from server.metrics import Metrics
 from server.packets import event_packet
-from world.protocol import ErrorCode, error
 from world.load import LoadGovernor
+from world.protocol import ErrorCode, error
 from world.room import Detail, Input, Move
 from world.scene import RoomConfig
 
