@@ -62,13 +62,21 @@ class Move(NamedTuple):
 
 
 @dataclass(slots=True)
+class SetLook:
+    """The avatar now looks different (e.g. a product variant tried on)."""
+
+    avatar: int
+    look: dict[str, Any]
+
+
+@dataclass(slots=True)
 class Detail:
     """How much the room may send (see world.load): far avatars every ``far_stride`` ticks."""
 
     far_stride: int
 
 
-Input = Union[Join, Leave, Attach, Detach, Move, Detail]
+Input = Union[Join, Leave, Attach, Detach, Move, SetLook, Detail]
 
 
 @dataclass(slots=True)
@@ -145,6 +153,8 @@ class Room:
             elif isinstance(item, Detach):
                 if item.avatar in self.avatars:
                     self.avatars[item.avatar].viewing = False
+            elif isinstance(item, SetLook):
+                self._set_look(item.avatar, item.look)
             elif isinstance(item, Detail):
                 self.far_stride = max(1, item.far_stride)
         self._apply_moves(moves, out)
@@ -193,9 +203,11 @@ class Room:
             self.interest.forget(a.slot)
             self._fresh.add(a.id)
 
-    def set_look(self, avatar: int, look: dict[str, Any]) -> None:
-        """Change how an avatar looks; everyone who sees it is told in the next tick."""
-        a = self.avatars[avatar]
+    def _set_look(self, avatar: int, look: dict[str, Any]) -> None:
+        """Everyone who sees the avatar is told its new look (an ``enter``) in this tick."""
+        a = self.avatars.get(avatar)
+        if a is None:
+            return
         a.look = look
         a.enter = [a.id, a.name, look]
         self._set_slot_meta(a.slot, a.enter)
@@ -206,8 +218,8 @@ class Room:
         return [float(v) for v in self.grid.pos[a.slot]], float(self.grid.yaw[a.slot])
 
     def _set_slot_meta(self, slot: int, enter: list[Any]) -> None:
-        if slot >= len(self._enter_of):
-            grow = slot + 1 - len(self._enter_of)
+        if slot >= len(self._enter_of):  # grow geometrically: a crowd joins one by one
+            grow = max(slot + 1, 2 * len(self._enter_of)) - len(self._enter_of)
             self._enter_of.extend([None] * grow)
             self._refresh = np.concatenate([self._refresh, np.zeros(grow, bool)])
             self._budget = np.concatenate([self._budget, np.zeros(grow)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from world.interest import decode_records
-from world.room import Attach, Detach, Join, Leave, Move, Room
+from world.room import Attach, Detach, Join, Leave, Move, Room, SetLook
 from world.scene import Collider, RoomConfig, Scene
 
 
@@ -128,3 +128,13 @@ def test_views_prepared_ahead_stay_correct_when_people_come_and_go() -> None:
     views = {t.viewer: t for t in out.ticks}
     assert sorted(e[0] for e in views[4].enter) == [1, 2, 5]  # late joiners get full, fresh views
     assert sorted(e[0] for e in views[1].enter) == [4, 5]
+
+
+def test_a_new_look_is_announced_to_everyone_who_sees_the_avatar() -> None:
+    room = Room(config())
+    joined(room, "Ada", "Bob")
+    room.step(1050, [])
+    out = room.step(1100, [SetLook(2, {"color": "#ff0000"})])
+    (t,) = [t for t in out.ticks if t.viewer == 1]
+    assert t.enter == [[2, "Bob", {"color": "#ff0000"}]]
+    assert room.step(1200, []).ticks == []  # announced once
