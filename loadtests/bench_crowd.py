@@ -197,7 +197,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     tune_gc()  # the swarm's own GC pauses would otherwise show up as server latency
     url = f"http://127.0.0.1:{port}"
     rows: list[dict[str, Any]] = []
-    swarm = Swarm(url, args.room, hz=args.hz)
+    swarm = Swarm(url, args.room, hz=args.hz, compress=args.compress)
     try:
         server = psutil.Process(proc.pid)
         for n in args.steps:
@@ -221,6 +221,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "latency_budget_ms": LATENCY_BUDGET_MS,
         "largest_n_held": max(held) if held else 0,
         "server_args": args.server_args,
+        "permessage_deflate": args.compress,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "rows": rows,
     }
@@ -259,6 +260,7 @@ def main() -> None:
     ap.add_argument("--hz", type=float, default=10.0)
     ap.add_argument("--settle", type=float, default=5.0, help="seconds after growing before measuring")
     ap.add_argument("--window", type=float, default=12.0, help="seconds measured per step")
+    ap.add_argument("--compress", action="store_true", help="negotiate permessage-deflate like a browser")
     ap.add_argument("--keep-going", action="store_true", help="measure every step even after one fails")
     ap.add_argument("--out", type=Path, default=RESULTS / "bench_crowd.json")
     ap.add_argument("--plot", type=Path, default=None, help="PNG path (default: next to --out)")

@@ -113,7 +113,9 @@ class SwarmVisitor:
         s = self.swarm
         url = s.url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
         try:
-            self.ws = await session.ws_connect(url, autoping=False, max_msg_size=0, heartbeat=None)
+            self.ws = await session.ws_connect(
+                url, autoping=False, max_msg_size=0, heartbeat=None, compress=15 if s.compress else 0
+            )
         except Exception:
             s.stats.connect_failures += 1
             return
@@ -225,8 +227,10 @@ class Swarm:
         observer_every: int = 11,
         pit_share: float = 0.3,
         pit: tuple[float, float, float] = (0.0, -12.0, 9.0),
+        compress: bool = False,
     ) -> None:
         self.url, self.room, self.hz = url, room, hz
+        self.compress = compress  # ask for permessage-deflate, as browsers do
         self.probe_every, self.observer_every = probe_every, observer_every
         self.pit_share, self.pit = pit_share, pit
         self.stats = SwarmStats()

@@ -82,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
         "--inline-rooms", dest="room_processes", action="store_false", default=None,
         help="run rooms in the server process instead of one worker process each",
     )
+    s.add_argument(
+        "--ws-compression", dest="ws_compression", action="store_true", default=None,
+        help="negotiate permessage-deflate with clients (off: it costs ~2.6x socket CPU)",
+    )
     s.add_argument("--demo", action="store_true", default=None, help="demo mode: the bundled demo rooms")
     s.add_argument("--log-level", dest="log_level", help="debug, info, warning, error")
     c = sub.add_parser("crowd", help="start simulated visitors that wander a room")

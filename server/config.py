@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     ping_interval_s: float = 20.0
     ping_timeout_s: float = 20.0
     cors_origins: str = "*"
+    ws_compression: bool = Field(
+        default=False, description="negotiate permessage-deflate (costs ~2.6x socket CPU; see docs/benchmarks.md)"
+    )
     room_processes: bool = Field(default=True, description="run each room's simulation in its own process")
     demo: bool = False
     crowd: int = Field(default=0, ge=0, le=5000, description="simulated visitors wandering the demo")

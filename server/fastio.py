@@ -14,6 +14,10 @@ byte-for-byte and changes only that plumbing:
   when nothing is queued ahead of it (otherwise it queues, so packets never overtake each
   other); ticks use it, everything else goes through engine.io as usual.
 
+- permessage-deflate is negotiated only when enabled (``ws_compression``): every browser
+  offers it and aiohttp accepts by default, which measured 2.6x the socket process's CPU and
+  +120 MB at 500 visitors for tick frames of binary records that barely compress.
+
 Long-polling clients and polling->websocket upgrades keep engine.io's original code path.
 """
 
@@ -23,7 +27,9 @@ import asyncio
 from typing import Any
 
 import aiohttp
+from aiohttp.web import WebSocketResponse
 from engineio import async_server, async_socket, packet
+from engineio.async_drivers import aiohttp as aiohttp_driver
 
 _installed = False
 
@@ -92,6 +98,27 @@ class LeanSocket(async_socket.AsyncSocket):
             await self.queue.put(None)  # let the writer finish what is queued, then exit
             await asyncio.wait_for(writer_task, timeout=None)
             await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
+
+
+class TunedWebSocket(aiohttp_driver.WebSocket):
+    """engine.io's aiohttp websocket, with compression only when the server enables it."""
+
+    async def __call__(self, environ: dict[str, Any]) -> WebSocketResponse:
+        request = environ["aiohttp.request"]
+        self._sock = WebSocketResponse(
+            max_msg_size=self.server.max_http_buffer_size,
+            compress=bool(getattr(self.server, "vetrina_ws_compression", False)),
+        )
+        await self._sock.prepare(request)
+        self.environ = environ
+        await self.handler(self)
+        return self._sock
+
+
+def configure(eio_server: Any, *, compression: bool) -> None:
+    """Use :class:`TunedWebSocket` for this engine.io server (its driver table is per server)."""
+    eio_server.vetrina_ws_compression = compression
+    eio_server._async = {**eio_server._async, "websocket": TunedWebSocket}
 
 
 def install() -> None:

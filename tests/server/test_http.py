@@ -48,3 +48,30 @@ async def test_the_web_client_and_its_packages_are_served(server: AppServer) -> 
     assert (await get(server, "/vendor/three/three.module.js"))[0] == 200
     assert (await get(server, "/vendor/socket.io/socket.io.msgpack.min.js"))[0] == 200
     assert (await get(server, "/vendor/three/../../../../pyproject.toml"))[0] == 404
+
+
+async def test_websocket_compression_is_declined_unless_enabled(server: AppServer) -> None:
+    """Browsers offer permessage-deflate; the server declines it by default (it costs CPU)."""
+    ws_url = server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+    async with aiohttp.ClientSession() as s, s.ws_connect(ws_url, compress=15) as ws:
+        assert ws.compress == 0
+        assert (await ws.receive_str()).startswith("0")
+
+
+async def test_websocket_compression_can_be_enabled() -> None:
+    from aiohttp import web
+
+    from server.app import create_app
+    from server.config import Settings
+
+    app = create_app(Settings(port=0, room_processes=False, ws_compression=True))
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        url = f"ws://127.0.0.1:{runner.addresses[0][1]}/socket.io/?EIO=4&transport=websocket"
+        async with aiohttp.ClientSession() as s, s.ws_connect(url, compress=15) as ws:
+            assert ws.compress == 15
+    finally:
+        await runner.cleanup()
