@@ -85,6 +85,14 @@ def create_app(settings: Settings) -> web.Application:
         for e in engines:
             e.close()
 
+    async def disconnect_everyone(app: web.Application) -> None:
+        # aiohttp waits for open handlers before cleanup, and a websocket handler only ends
+        # when its client goes: close every engine.io session first (visitors see a normal
+        # server disconnect; their clients may reconnect to another node).
+        if sio.eio.sockets:
+            await sio.eio.disconnect()
+
+    app.on_shutdown.append(disconnect_everyone)
     app.cleanup_ctx.append(room_tasks)
     if settings.crowd:
         app.cleanup_ctx.append(_demo_crowd)

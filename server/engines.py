@@ -83,6 +83,9 @@ class InlineEngine:
         pass
 
 
+PREPARE_DELAY_S = 0.03  # after sending a tick: let the server deliver it before preparing
+
+
 def _worker(config: dict[str, Any], seed: int, inputs: Connection, results: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server shuts its workers down itself
     room = Room(RoomConfig.model_validate(config), rng=random.Random(seed))
@@ -96,7 +99,11 @@ def _worker(config: dict[str, Any], seed: int, inputs: Connection, results: Conn
             return
         now, inbox = msg
         results.send(run_step(room, now, inbox))
-        room.prepare()  # while the server sends this tick, get the next one's view ready
+        # Get the next tick's view ready between ticks — but not during the delivery burst
+        # just after this one (the server's socket loop needs the CPU then), and at once if
+        # the next inputs are already here.
+        inputs.poll(PREPARE_DELAY_S)
+        room.prepare()
 
 
 class RoomWorkerDied(RuntimeError):

@@ -9,7 +9,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import ROOT, LiveServer
+import psutil
+
+from tests.conftest import ROOT, LiveServer, start_server_process
 
 
 def test_serve_refuses_a_broken_room_file_with_a_clear_message(tmp_path: Path) -> None:
@@ -47,3 +49,30 @@ def test_crowd_visitors_join_and_wander(live_server: LiveServer) -> None:
     finally:
         proc.wait(15)
     assert proc.returncode == 0
+
+
+def test_sigterm_with_visitors_connected_stops_server_and_room_workers_promptly() -> None:
+    proc, port = start_server_process("--crowd", "5")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(url + "/healthz") as r:
+                if json.load(r)["avatars"] == 5:
+                    break
+            time.sleep(0.2)
+        children = psutil.Process(proc.pid).children()
+        workers = [c for c in children if "spawn_main" in " ".join(c.cmdline()) and "resource_tracker" not in " ".join(c.cmdline())]
+        assert len(workers) == 3  # one per demo room
+        started = time.monotonic()
+        proc.terminate()
+        assert proc.wait(10) == 0
+        assert time.monotonic() - started < 8
+        gone, alive = psutil.wait_procs(children, timeout=5)
+        assert alive == []  # room workers (and multiprocessing's tracker) are gone too
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        if proc.stderr:
+            proc.stderr.close()
