@@ -48,7 +48,7 @@ def create_app(settings: Settings) -> web.Application:
         engineio_logger=False,
     )
     sio.attach(app)
-    fastio.configure(sio.eio, compression=settings.ws_compression)
+    fastio.configure(sio.eio, compression=settings.ws_compression, slow_client_bytes=settings.slow_client_bytes)
     rooms: dict[str, RoomRunner] = {}
     visitors = Visitors(grace_ms=int(settings.resume_grace_s * 1000))
     gateway = VisitorGateway(

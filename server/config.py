@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     ping_interval_s: float = 20.0
     ping_timeout_s: float = 20.0
     cors_origins: str = "*"
+    slow_client_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="unsent bytes for one client before its ticks are skipped"
+    )
     ws_compression: bool = Field(
         default=False, description="negotiate permessage-deflate (costs ~2.6x socket CPU; see docs/benchmarks.md)"
     )

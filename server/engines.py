@@ -64,7 +64,7 @@ def run_step(room: Room, now: int, inbox: list[Input]) -> StepResult:
     started = time.perf_counter()
     out = room.step(now, inbox)
     encode = TickEncoder(out.t, out.n).encode
-    packets = [(v.viewer, encode(v.enter, v.leave, v.pos)) for v in out.ticks]
+    packets = [(v.viewer, encode(v.enter, v.leave, v.pos, v.reset)) for v in out.ticks]
     return StepResult(out.replies, out.corrections, packets, room.occupancy, time.perf_counter() - started)
 
 

@@ -10,6 +10,9 @@ byte-for-byte and changes only that plumbing:
 - binary frames are first offered to the server's ``vetrina_fast_message(eio_sid, data)`` hook
   (the gateway's handler for high-rate events such as ``move``), which skips socket.io's
   dispatch layers; anything it declines takes the normal socket.io path;
+- a client that stops reading never holds up anyone else: when its socket buffer is full,
+  :meth:`LeanSocket.write_now` skips the tick instead of waiting for it to drain (aiohttp would
+  wait, freezing the whole room's delivery) and reports it, so the room resyncs that viewer;
 - :meth:`LeanSocket.write_now` writes a pre-encoded binary packet straight to the websocket
   when nothing is queued ahead of it (otherwise it queues, so packets never overtake each
   other); ticks use it, everything else goes through engine.io as usual.
@@ -32,6 +35,7 @@ from engineio import async_server, async_socket, packet
 from engineio.async_drivers import aiohttp as aiohttp_driver
 
 _installed = False
+SLOW_CLIENT_BYTES = 256 * 1024  # unsent bytes queued for one client before its ticks are skipped
 
 
 class LeanSocket(async_socket.AsyncSocket):
@@ -39,16 +43,27 @@ class LeanSocket(async_socket.AsyncSocket):
     upgraded: bool
     _sock: Any = None  # the aiohttp WebSocketResponse once on the websocket transport
 
-    async def write_now(self, data: bytes) -> None:
-        """Send one binary engine.io MESSAGE, skipping the writer task when nothing is queued."""
+    async def write_now(self, data: bytes) -> bool:
+        """Send one binary engine.io MESSAGE, skipping the writer task when nothing is queued.
+
+        Returns False, without sending, when the client is too far behind (it is not reading
+        what we send): the caller should resync it rather than wait for it.
+        """
         sock = self._sock
         if sock is None or self.closing or self.closed or not self.queue.empty() or self.upgrading:
+            if self.queue.qsize() > 64:  # not even the writer task keeps up: same policy
+                return False
             await self.send(packet.Packet(packet.MESSAGE, data=data))
-            return
+            return True
+        writer = sock._writer
+        limit = getattr(self.server, "vetrina_slow_client_bytes", SLOW_CLIENT_BYTES)
+        if writer is not None and (writer.protocol._paused or writer.transport.get_write_buffer_size() > limit):
+            return False
         try:
             await sock.send_bytes(data)
         except (ConnectionError, RuntimeError, aiohttp.ClientError):
             pass  # the reader sees the close and cleans up
+        return True
 
     async def _websocket_handler(self, ws: Any) -> None:
         if self.connected:  # an upgrade from long-polling: engine.io's own handshake dance
@@ -115,9 +130,10 @@ class TunedWebSocket(aiohttp_driver.WebSocket):
         return self._sock
 
 
-def configure(eio_server: Any, *, compression: bool) -> None:
+def configure(eio_server: Any, *, compression: bool, slow_client_bytes: int = SLOW_CLIENT_BYTES) -> None:
     """Use :class:`TunedWebSocket` for this engine.io server (its driver table is per server)."""
     eio_server.vetrina_ws_compression = compression
+    eio_server.vetrina_slow_client_bytes = slow_client_bytes
     eio_server._async = {**eio_server._async, "websocket": TunedWebSocket}
 
 
@@ -129,12 +145,13 @@ def install() -> None:
         _installed = True
 
 
-async def write_now(server: Any, eio_sid: str, data: bytes) -> None:
-    """Send a pre-encoded socket.io packet to one engine.io session, by the fastest path."""
+async def write_now(server: Any, eio_sid: str, data: bytes) -> bool:
+    """Send a pre-encoded socket.io packet to one engine.io session, by the fastest path.
+    False: the client is too far behind and the packet was not sent."""
     sock = server.sockets.get(eio_sid)
     if sock is None:
-        return
+        return True  # gone: nothing to resync
     if isinstance(sock, LeanSocket):
-        await sock.write_now(data)
-    else:
-        await sock.send(packet.Packet(packet.MESSAGE, data=data))
+        return await sock.write_now(data)
+    await sock.send(packet.Packet(packet.MESSAGE, data=data))
+    return True

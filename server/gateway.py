@@ -145,10 +145,12 @@ class VisitorGateway:
             raise WireError(ErrorCode.NOT_JOINED, "no visitor for this connection")
         return v
 
-    async def send_to_avatar(self, avatar: int, pkt: bytes) -> None:
+    async def send_to_avatar(self, avatar: int, pkt: bytes) -> bool:
+        """False when the avatar's client is too far behind to take the packet now."""
         eio_sid = self._eio_sid.get(avatar)
-        if eio_sid is not None:
-            await fastio.write_now(self.sio.eio, eio_sid, pkt)
+        if eio_sid is None:
+            return True
+        return await fastio.write_now(self.sio.eio, eio_sid, pkt)
 
     # ---- lifecycle ---------------------------------------------------------------------
 

@@ -25,12 +25,13 @@ from server.metrics import Metrics
 from server.packets import event_packet
 from world.load import LoadGovernor
 from world.protocol import ErrorCode, error
-from world.room import Detail, Input, Move
+from world.room import Attach, Detail, Input, Move
 from world.scene import RoomConfig
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[int, bytes], Awaitable[None]]  # (avatar id, encoded socket.io packet)
+# (avatar id, encoded socket.io packet) -> False if that client is too far behind to take it
+Send = Callable[[int, bytes], Awaitable[bool]]
 
 
 def now_ms() -> int:
@@ -154,8 +155,16 @@ class RoomRunner:
                 await self._send(avatar, event_packet("correct", body))
             m.messages_out.labels("correct").inc(len(out.corrections))
         sent = 0
+        behind = []
         for avatar, pkt in out.packets:
-            await self._send(avatar, pkt)
-            sent += len(pkt)
-        m.messages_out.labels("tick").inc(len(out.packets))
+            if await self._send(avatar, pkt):
+                sent += len(pkt)
+            else:
+                behind.append(avatar)
+        m.messages_out.labels("tick").inc(len(out.packets) - len(behind))
+        if behind:
+            # Overload policy for a client that does not read: skip its ticks (never wait for
+            # it) and resync it: its view is sent again in full once it has caught up.
+            m.dropped.labels(self.id, "slow_client").inc(len(behind))
+            self._inbox.extend(Attach(a) for a in behind)
         m.bytes_out.inc(sent)

@@ -31,6 +31,7 @@ class TickView(NamedTuple):
     enter: list[list[Any]]  # [[id, name, look], ...]
     leave: list[int]
     pos: bytes
+    reset: bool = False  # the whole view is resent: drop everything not entered in this tick
 
 
 def quantize(pos: NDArray[np.float32], yaw: NDArray[np.float32], ids: NDArray[np.uint32]) -> NDArray[Any]:
@@ -60,11 +61,14 @@ class Interest:
         self._seen = np.full((0, k), _NO_ID, np.uint64)  # per viewer slot: ids in view, sorted
         self._records = np.zeros(0, RECORD)  # last tick's quantised record per slot
         self._far_records = np.zeros(0, RECORD)  # per slot: the record as of its last far update
+        self._reset = np.zeros(0, bool)  # per viewer slot: its next tick resends the whole view
 
     def forget(self, slot: int) -> None:
-        """The viewer in ``slot`` starts from nothing: its next tick re-enters all it sees."""
-        if slot < len(self._seen):
-            self._seen[slot] = _NO_ID
+        """The viewer in ``slot`` starts from nothing: its next tick re-enters all it sees,
+        marked ``reset`` so a client that missed ticks drops whatever it still shows."""
+        self._grow(slot + 1)
+        self._seen[slot] = _NO_ID
+        self._reset[slot] = True
 
     def step(
         self,
@@ -142,7 +146,9 @@ class Interest:
         pos_end = np.cumsum(send.sum(axis=1)) * RECORD_BYTES
         enter_rows, enter_cols = np.nonzero(entered)
         left_rows, left_cols = np.nonzero(left_mask)
-        touched = np.flatnonzero(send.any(axis=1) | left_mask.any(axis=1))
+        reset = self._reset[viewers]
+        self._reset[viewers] = False
+        touched = np.flatnonzero(send.any(axis=1) | left_mask.any(axis=1) | reset)
         if not len(touched):
             return []
         # Per-row slices into flat lists: one Python step per viewer, none per avatar.
@@ -151,12 +157,12 @@ class Interest:
         enter_end = np.cumsum(np.bincount(enter_rows, minlength=len(viewers)))
         leave_end = np.cumsum(np.bincount(left_rows, minlength=len(viewers)))
         vid = grid.ids[viewers]
-        bounds: list[NDArray[Any]] = [vid[touched]]
+        bounds: list[NDArray[Any]] = [vid[touched], reset[touched]]
         for end in (pos_end, enter_end, leave_end):
             bounds += [np.r_[0, end[:-1]][touched], end[touched]]
         views = [
-            TickView(viewer, enters[e0:e1], leaves[l0:l1], blob[p0:p1])
-            for viewer, p0, p1, e0, e1, l0, l1 in zip(*(b.tolist() for b in bounds))
+            TickView(viewer, enters[e0:e1], leaves[l0:l1], blob[p0:p1], rs)
+            for viewer, rs, p0, p1, e0, e1, l0, l1 in zip(*(b.tolist() for b in bounds))
         ]
         return views
 
@@ -171,6 +177,9 @@ class Interest:
             far = np.zeros(n, RECORD)
             far[: len(self._far_records)] = self._far_records
             self._far_records = far
+            reset = np.zeros(n, bool)
+            reset[: len(self._reset)] = self._reset
+            self._reset = reset
 
 
 def _member(keys: NDArray[np.uint64], sorted_pool: NDArray[np.uint64]) -> NDArray[np.bool_]:

@@ -246,6 +246,12 @@ function onTick(msg) {
   const t = tick.t ?? app.net.serverNow();
   if (tick.t !== null) app.remotes.noteLateness(app.net.serverNow() - tick.t);
   const me = app.net.selfId;
+  // A reset tick (after a resume, or when this client fell behind) carries the whole view:
+  // whoever it does not enter is gone, even if we missed their leave.
+  if (tick.reset) {
+    const keep = new Set(tick.enter.map((e) => e.id));
+    for (const id of [...app.remotes.map.keys()]) if (!keep.has(id)) app.remotes.leave(id);
+  }
   // Order matters (PROTOCOL.md): enter, then leave, then position records.
   for (const e of tick.enter) if (e.id !== me) app.remotes.enter(e.id, e.name, e.look);
   for (const id of tick.leave) app.remotes.leave(id);

@@ -69,5 +69,6 @@ export function parseTick(msg) {
     enter,
     leave,
     records: decodePositions(m.pos),
+    reset: m.reset === true, // the server resends the whole view: forget anyone not entered
   };
 }

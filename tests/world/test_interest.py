@@ -109,3 +109,18 @@ def test_forget_resends_full_state_and_refresh_reannounces() -> None:
     vis = w.grid.visible(np.array([a], np.int32), 8, 30.0)
     (t2,) = w.interest.step(w.grid, np.array([a], np.int32), vis, w.enter_of, refresh)
     assert t2.enter == [[2, "a2", {"color": "#ff0000"}]]
+
+
+def test_a_forgotten_viewer_gets_one_reset_tick_with_its_whole_view() -> None:
+    w = World()
+    a = w.add(1, (0, 0, 0))
+    w.add(2, (3, 0, 0))
+    assert w.step([a])[1].reset is False  # a brand-new viewer slot needs no reset
+    w.interest.forget(a)
+    t = w.step([a])[1]
+    assert t.reset is True and [e[0] for e in t.enter] == [2]
+    w.interest.forget(a)
+    w.grid.remove(1)  # nobody left in view: the reset tick still goes out, empty
+    t = w.step([a])[1]
+    assert t.reset is True and t.enter == [] and t.pos == b""
+    assert w.step([a]) == {}
