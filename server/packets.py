@@ -89,8 +89,7 @@ class TickEncoder:
     def encode(self, enter: list[Any], leave: list[int], pos: bytes, reset: bool = False) -> bytes:
         pack = msgpack.packb
         if reset:  # rare: a sixth key, so the plain encoder does it
-            body = {"t": self.t, "n": self.n, "enter": enter, "leave": leave, "pos": pos, "reset": True}
-            return pack({"type": 2, "data": ["tick", body], "nsp": "/"})
+            return event_packet("tick", {"t": self.t, "n": self.n, "enter": enter, "leave": leave, "pos": pos, "reset": True})
         return b"".join((
             self.head,
             pack(enter) if enter else _EMPTY,

@@ -109,7 +109,6 @@ class Room:
         self.rules = MovementRules(config.scene, config.max_speed)
         self.avatars: dict[int, Avatar] = {}
         self._enter_of: list[Any] = []  # per grid slot: the avatar's [id, name, look]
-        self._slot_of: dict[int, int] = {}  # avatar id -> grid slot
         # Per grid slot: movement budget (metres) and when the last move arrived (server ms).
         self._budget = np.zeros(0, np.float64)
         self._last_move_t = np.zeros(0, np.float64)
@@ -177,7 +176,6 @@ class Room:
             a = Avatar(j.avatar, j.name, j.look, slot)
             a.enter = [a.id, a.name, a.look]
             self.avatars[a.id] = a
-            self._slot_of[a.id] = slot
             self._set_slot_meta(slot, a.enter)
             self._budget[slot] = self.rules.burst
             self._last_move_t[slot] = now
@@ -192,7 +190,6 @@ class Room:
         a = self.avatars.pop(avatar, None)
         if a is None:
             return False
-        del self._slot_of[avatar]
         self.grid.remove(a.slot)
         return True
 
@@ -241,8 +238,11 @@ class Room:
         round k, and each round is checked for every avatar at once."""
         if not moves:
             return
-        slot_of = self._slot_of
-        rows = [(slot_of.get(m.avatar, -1), m.p[0], m.p[1], m.p[2], m.yaw, m.seq, m.t) for m in moves]
+        avatars = self.avatars
+        rows = [
+            (a.slot if (a := avatars.get(m.avatar)) is not None else -1, m.p[0], m.p[1], m.p[2], m.yaw, m.seq, m.t)
+            for m in moves
+        ]
         batch = np.array(rows, np.float64)
         batch = batch[batch[:, 0] >= 0]  # avatars that left (or never joined) move nowhere
         if not len(batch):
@@ -261,7 +261,8 @@ class Room:
             start = self.grid.pos[s].astype(np.float64)
             end, yaw, t = sel[:, 1:4], sel[:, 4], sel[:, 6]
             legal = self.rules.legal_targets(start, end) & np.isfinite(yaw)
-            dist = np.where(legal, np.sqrt(((np.where(legal[:, None], end, start) - start) ** 2).sum(axis=1)), 0.0)
+            # illegal targets are measured as staying put: they cost no budget
+            dist = np.sqrt(((np.where(legal[:, None], end, start) - start) ** 2).sum(axis=1))
             fits, self._budget[s] = self.rules.spend(self._budget[s], (t - self._last_move_t[s]) / 1000.0, dist)
             self._last_move_t[s] = np.maximum(self._last_move_t[s], t)
             accept = legal & fits
