@@ -1,4 +1,5 @@
-# Vetrina server image: `docker build -t vetrina . && docker run -p 8080:8080 vetrina`
+# Vetrina server image: `docker build -t vetrina . && docker run -e VETRINA_SECRET=$(openssl rand -hex 32) -p 8080:8080 vetrina`
+# Staff tokens for the host console: `docker run --rm -e VETRINA_SECRET=... --entrypoint vetrina vetrina token --role host --room '*'`
 FROM node:20-bookworm-slim AS web
 WORKDIR /src/client_web
 COPY client_web/package.json client_web/package-lock.json ./
@@ -16,6 +17,6 @@ COPY client_web ./client_web
 COPY --from=web /src/client_web/node_modules ./client_web/node_modules
 RUN useradd --create-home --uid 10001 vetrina
 USER vetrina
-ENV VETRINA_ROOMS=/app/assets/rooms VETRINA_CLIENT_DIR=/app/client_web
+ENV VETRINA_ROOMS=/app/assets/rooms VETRINA_CLIENT_DIR=/app/client_web VETRINA_WORDFILTER=/app/assets/wordfilter
 EXPOSE 8080
 ENTRYPOINT ["vetrina", "serve", "--host", "0.0.0.0", "--port", "8080"]

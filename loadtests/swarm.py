@@ -4,11 +4,15 @@ A python-socketio client costs several tasks and layers per message; to put thou
 visitors on the same 2-core machine as the server, each swarm visitor is one websocket and one
 reader task, sends pre-encoded packets, and decodes only what it measures. It speaks the real
 protocol (PROTOCOL.md): handshake, CONNECT with auth, ``welcome``, ``join`` with an ack,
-``move`` at ``hz``, engine.io pings, and the binary ``tick``.
+``move`` at ``hz``, engine.io pings, and the binary ``tick``; optionally room ``chat`` (with
+an ack) and ``react``, and it reads the ``chat`` and ``reactions`` events every visitor gets.
 
 Latency is measured end to end: a *probe* visitor remembers when it sent each position; an
 *observer* that receives a tick record with that avatar id and exact position reports
-``receive time - send time`` (move -> seen by another visitor).
+``receive time - send time`` (move -> seen by another visitor). Chat the same way: the swarm
+remembers when each message was sent; every observer that receives the ``chat`` event with
+that message's id (from the sender's ack) reports ``receive time - send time`` (chat sent ->
+seen by the room).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import asyncio
 import math
 import random
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,9 +34,13 @@ from world.scene import Scene
 from world.wander import Wanderer
 
 EVENT, ACK, CONNECT = 2, 3, 0
-# How the server's tick packets start (a socket.io EVENT map whose data begins with "tick"):
-# non-observers only count them instead of decoding every one.
-TICK_PREFIX = b"\x83\xa4type\x02\xa4data\x92\xa4tick"
+# How the server's event packets start (a socket.io EVENT map whose data begins with the
+# event name): non-observers only count ticks, chat and reactions instead of decoding them.
+_HEAD = b"\x83\xa4type\x02\xa4data\x92"
+TICK_PREFIX = _HEAD + msgpack.packb("tick")
+CHAT_PREFIX = _HEAD + msgpack.packb("chat")
+REACTIONS_PREFIX = _HEAD + msgpack.packb("reactions")
+CHAT_TEXTS = ("What a show!", "Encore!", "Best night ever", "Ciao da Milano", "Che spettacolo!", "Bravi!")
 
 
 @dataclass
@@ -44,10 +52,33 @@ class SwarmStats:
     disconnects: int = 0
     connect_failures: int = 0
     latencies_ms: list[float] = field(default_factory=list)
+    # Server tick time ``t`` -> an observer reads the tick (same machine, same wall clock):
+    # the part of move->seen after the tick started (step, transfer, fan-out, swarm read).
+    tick_age_ms: list[float] = field(default_factory=list)
+    # the social layer (all zero unless the swarm chats or reacts)
+    tick_bytes: int = 0
+    chat_bytes: int = 0
+    reactions_bytes: int = 0
+    chat_sent: int = 0
+    chat_acked: int = 0
+    chat_refused: Counter[str] = field(default_factory=Counter)  # error code -> count
+    chat_ack_ms: list[float] = field(default_factory=list)  # chat emit -> its ack
+    chat_latencies_ms: list[float] = field(default_factory=list)  # chat emit -> an observer has it
+    chat_received: int = 0  # chat events, by every visitor
+    reactions_sent: int = 0
+    reactions_received: int = 0  # reactions events, by every visitor
+    reactions_counted: int = 0  # the reactions those events carried, as observers saw them
 
     def reset(self) -> None:
         self.moves_sent = self.ticks_received = self.bytes_received = self.corrections = 0
         self.latencies_ms.clear()
+        self.tick_age_ms.clear()
+        self.tick_bytes = self.chat_bytes = self.reactions_bytes = 0
+        self.chat_sent = self.chat_acked = self.chat_received = 0
+        self.chat_refused.clear()
+        self.chat_ack_ms.clear()
+        self.chat_latencies_ms.clear()
+        self.reactions_sent = self.reactions_received = self.reactions_counted = 0
 
 
 class Probes:
@@ -83,6 +114,38 @@ class Probes:
                 stats.latencies_ms.append((now - sent) * 1000.0)
 
 
+class ChatProbes:
+    """Chat messages the swarm sent, by message id, matched against what observers receive.
+
+    The room's ``chat`` event can reach an observer before the sender's ack (the server sends
+    both after the same tick), so receipts of ids not acked yet wait in ``early``."""
+
+    KEEP_S = 15.0  # a message is matched for this long after it was sent
+
+    def __init__(self) -> None:
+        self.sent: dict[str, float] = {}  # id -> emit time
+        self.early: dict[str, list[float]] = {}  # id -> receipts before the ack
+        self.order: deque[tuple[float, str]] = deque()
+
+    def acked(self, mid: str, t0: float, stats: SwarmStats) -> None:
+        self.sent[mid] = t0
+        self.order.append((t0, mid))
+        for seen in self.early.pop(mid, ()):
+            stats.chat_latencies_ms.append((seen - t0) * 1000.0)
+        cutoff = time.perf_counter() - self.KEEP_S
+        while self.order and self.order[0][0] < cutoff:
+            self.sent.pop(self.order.popleft()[1], None)
+        if len(self.early) > 10_000:  # receipts of messages whose ack never came
+            self.early.clear()
+
+    def seen(self, mid: str, now: float, stats: SwarmStats) -> None:
+        t0 = self.sent.get(mid)
+        if t0 is not None:
+            stats.chat_latencies_ms.append((now - t0) * 1000.0)
+        else:
+            self.early.setdefault(mid, []).append(now)
+
+
 class SwarmVisitor:
     def __init__(
         self,
@@ -108,6 +171,8 @@ class SwarmVisitor:
         self.joined = asyncio.Event()
         self.connected = asyncio.Event()
         self.seq = 0
+        self.react_due = self.rng.random()  # de-phased: reactions do not all go out together
+        self.reacts: list[bytes] = []  # a pre-encoded `react` per emoji of the room
 
     async def run(self, session: aiohttp.ClientSession) -> None:
         s = self.swarm
@@ -130,9 +195,13 @@ class SwarmVisitor:
                 s.stats.connect_failures += 1
                 return
             self.id = ack["you"]["id"]
-            self.p = tuple(ack["you"]["p"])  # type: ignore[assignment]
+            self.p = tuple(ack["you"]["p"])
             scene = s.scene_for(ack["room"])
             self.legs = Wanderer(scene, ack["room"]["max_speed"], self.rng, hotspot=self.hotspot, pause_s=(0.2, 1.5))
+            self.reacts = [
+                msgpack.packb({"type": EVENT, "nsp": "/", "data": ["react", {"emoji": e}]})
+                for e in ack["room"].get("reactions") or []
+            ]
             if self.probe:
                 s.probes.add_probe(self.id)
             self.joined.set()
@@ -155,22 +224,47 @@ class SwarmVisitor:
             self._acks.pop(ack_id, None)
 
     async def step(self, dt: float) -> None:
-        """One walking step: called by the swarm's mover at this visitor's phase."""
+        """One walking step (and the reactions due): called by the swarm's mover at this visitor's phase."""
         ws = self.ws
         if self.legs is None or ws is None or ws.closed:
             return
+        s = self.swarm
+        if s.react_rate > 0 and self.reacts:
+            self.react_due += s.react_rate * dt
+            while self.react_due >= 1.0:
+                self.react_due -= 1.0
+                await ws.send_bytes(self.rng.choice(self.reacts))
+                s.stats.reactions_sent += 1
         p, yaw = self.legs.step(self.p, dt)
         if p == self.p:
             return
         self.p = p
         self.seq += 1
-        s = self.swarm
         if self.probe:
             s.probes.remember(self.id, p, time.perf_counter())
         await ws.send_bytes(
             msgpack.packb({"type": EVENT, "nsp": "/", "data": ["move", {"p": list(p), "yaw": yaw, "seq": self.seq}]})
         )
         s.stats.moves_sent += 1
+
+    async def say(self, k: int) -> None:
+        """One room chat message; its latency is matched by the id in the ack."""
+        s = self.swarm
+        stats = s.stats
+        t0 = time.perf_counter()
+        stats.chat_sent += 1
+        try:
+            ack = await self.call("chat", {"text": f"{CHAT_TEXTS[k % len(CHAT_TEXTS)]} #{k}"}, timeout=10.0)
+        except (asyncio.TimeoutError, ConnectionError, aiohttp.ClientError):
+            stats.chat_refused["timeout"] += 1
+            return
+        if not isinstance(ack, dict) or not ack.get("ok"):
+            err = ack.get("error") if isinstance(ack, dict) else None
+            stats.chat_refused[str((err or {}).get("code", "bad_ack"))] += 1
+            return
+        stats.chat_acked += 1
+        stats.chat_ack_ms.append((time.perf_counter() - t0) * 1000.0)
+        s.chats.acked(str(ack["id"]), t0, stats)
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         s = self.swarm
@@ -179,10 +273,23 @@ class SwarmVisitor:
             async for msg in ws:
                 if msg.type == aiohttp.WSMsgType.BINARY:
                     data = msg.data
-                    stats.bytes_received += len(data)
-                    if not self.observer and data.startswith(TICK_PREFIX):
-                        stats.ticks_received += 1
-                        continue
+                    size = len(data)
+                    stats.bytes_received += size
+                    if data.startswith(TICK_PREFIX):
+                        stats.tick_bytes += size
+                        if not self.observer:
+                            stats.ticks_received += 1
+                            continue
+                    elif data.startswith(REACTIONS_PREFIX):
+                        stats.reactions_bytes += size
+                        stats.reactions_received += 1
+                        if not self.observer:
+                            continue
+                    elif data.startswith(CHAT_PREFIX):
+                        stats.chat_bytes += size
+                        stats.chat_received += 1
+                        if not self.observer:
+                            continue
                     pkt = msgpack.unpackb(data)
                     kind = pkt.get("type")
                     if kind == EVENT:
@@ -190,10 +297,18 @@ class SwarmVisitor:
                         if event == "tick":
                             stats.ticks_received += 1
                             if self.observer:
-                                s.probes.match(pkt["data"][1]["pos"], time.perf_counter(), stats)
+                                tick = pkt["data"][1]
+                                stats.tick_age_ms.append(time.time() * 1000.0 - tick["t"])
+                                s.probes.match(tick["pos"], time.perf_counter(), stats)
+                        elif event == "chat":
+                            msg_ = pkt["data"][1]
+                            if msg_["from"]["id"] != self.id:  # seen by someone else than the sender
+                                s.chats.seen(str(msg_["id"]), time.perf_counter(), stats)
+                        elif event == "reactions":
+                            stats.reactions_counted += sum(pkt["data"][1]["counts"].values())
                         elif event == "correct":
                             stats.corrections += 1
-                            self.p = tuple(pkt["data"][1]["p"])  # type: ignore[assignment]
+                            self.p = tuple(pkt["data"][1]["p"])
                             if self.legs:
                                 self.legs.corrected()
                     elif kind == CONNECT:
@@ -215,7 +330,11 @@ class SwarmVisitor:
 
 
 class Swarm:
-    """N visitors in one room; grow it with :meth:`grow`, stop it with :meth:`close`."""
+    """N visitors in one room; grow it with :meth:`grow`, stop it with :meth:`close`.
+
+    ``chat_rate`` (room chat messages per second from the whole swarm, taken in turn by its
+    visitors) and ``react_rate`` (reactions per visitor per second) may be changed at any time;
+    0 turns them off."""
 
     def __init__(
         self,
@@ -228,18 +347,24 @@ class Swarm:
         pit_share: float = 0.3,
         pit: tuple[float, float, float] = (0.0, -12.0, 9.0),
         compress: bool = False,
+        chat_rate: float = 0.0,
+        react_rate: float = 0.0,
     ) -> None:
         self.url, self.room, self.hz = url, room, hz
         self.compress = compress  # ask for permessage-deflate, as browsers do
         self.probe_every, self.observer_every = probe_every, observer_every
         self.pit_share, self.pit = pit_share, pit
+        self.chat_rate, self.react_rate = chat_rate, react_rate
         self.stats = SwarmStats()
         self.probes = Probes()
+        self.chats = ChatProbes()
         self.visitors: list[SwarmVisitor] = []
         self.tasks: list[asyncio.Task[None]] = []
         self._scene: Scene | None = None
         self._session: aiohttp.ClientSession | None = None
         self._mover: asyncio.Task[None] | None = None
+        self._chatter: asyncio.Task[None] | None = None
+        self._says: set[asyncio.Task[None]] = set()
         self.slots = 10  # phases per move period: visitor i moves in slot i % slots
 
     async def _mover_loop(self) -> None:
@@ -260,6 +385,36 @@ class Swarm:
                     await v.step(dt)
             k += 1
 
+    async def _chatter_loop(self) -> None:
+        """``chat_rate`` messages per second as a Poisson process (random gaps, so messages
+        are not phase-locked to the server's ticks), each from the next visitor in turn: one
+        visitor speaks every ``N / chat_rate`` seconds on average, inside the server's 1/s
+        allowance (burst 5) while ``chat_rate`` is well below the swarm's size."""
+        loop = asyncio.get_running_loop()
+        rng = random.Random(4242)
+        next_at = loop.time()
+        k = 0
+        turn = 0
+        while True:
+            rate = self.chat_rate
+            if rate <= 0:
+                await asyncio.sleep(0.1)
+                next_at = loop.time()
+                continue
+            next_at += rng.expovariate(rate)
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            if loop.time() - next_at > 1.0:  # far behind: skip rather than burst
+                next_at = loop.time()
+            joined = [v for v in self.visitors if v.joined.is_set()]
+            if not joined:
+                continue
+            v = joined[turn % len(joined)]
+            turn += 1
+            k += 1
+            task = asyncio.create_task(v.say(k))
+            self._says.add(task)
+            task.add_done_callback(self._says.discard)
+
     def scene_for(self, info: dict[str, Any]) -> Scene:
         if self._scene is None:
             self._scene = Scene.model_validate(info["scene"])
@@ -275,6 +430,8 @@ class Swarm:
             self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         if self._mover is None:
             self._mover = asyncio.create_task(self._mover_loop())
+        if self._chatter is None:
+            self._chatter = asyncio.create_task(self._chatter_loop())
         new = []
         while len(self.visitors) < n:
             i = len(self.visitors)
@@ -292,11 +449,12 @@ class Swarm:
         await asyncio.wait_for(asyncio.gather(*(v.joined.wait() for v in new)), timeout=60 + n / 20)
 
     async def close(self) -> None:
-        if self._mover is not None:
-            self._mover.cancel()
+        for t in (self._mover, self._chatter, *self._says):
+            if t is not None:
+                t.cancel()
         for t in self.tasks:
             t.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await asyncio.gather(*self.tasks, *self._says, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
 

@@ -10,15 +10,20 @@ from pathlib import Path
 import socketio
 from aiohttp import web
 
-from server import fastio
+from server import autopilot, fastio
 from server.config import Settings
+from server.auth import DEFAULT_SECRET, AuthError, verify
 from server.gateway import VisitorGateway
+from server.host import STATS_EVERY_S, HostGateway
 from server.metrics import Metrics
 from server.packets import VetrinaPacket
 from server.engines import InlineEngine, ProcessEngine, RoomEngine
 from server.runner import RoomRunner
+from world.analytics import to_csv
+from world.room import AnalyticsAsk
 from world.scene import load_rooms
 from world.visitors import Visitors
+from world.wordfilter import WordFilter
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +32,21 @@ METRICS = web.AppKey("metrics", Metrics)
 ROOMS = web.AppKey("rooms", dict[str, RoomRunner])
 SIO = web.AppKey("sio", socketio.AsyncServer)
 GATEWAY = web.AppKey("gateway", VisitorGateway)
+HOST = web.AppKey("host", HostGateway)
 
 TRANSPORT_LIMIT = 1024 * 1024  # engine.io frame limit; payloads over 64 KiB get bad_request first
 
 
+class InsecureSecret(ValueError):
+    """The server would sign staff tokens with the public default secret."""
+
+
 def create_app(settings: Settings) -> web.Application:
+    if settings.secret == DEFAULT_SECRET and not settings.demo:
+        raise InsecureSecret(
+            "refusing to start with the default secret: set VETRINA_SECRET (e.g. `openssl rand -hex 32`), "
+            "or pass --demo for a local demo"
+        )
     app = web.Application()
     metrics = Metrics()
     configs = load_rooms(settings.rooms)
@@ -51,18 +66,29 @@ def create_app(settings: Settings) -> web.Application:
     fastio.configure(sio.eio, compression=settings.ws_compression, slow_client_bytes=settings.slow_client_bytes)
     rooms: dict[str, RoomRunner] = {}
     visitors = Visitors(grace_ms=int(settings.resume_grace_s * 1000))
+    words = WordFilter.load(settings.wordfilter)
     gateway = VisitorGateway(
-        sio, rooms, visitors, metrics, move_rate=settings.move_rate, move_burst=settings.move_burst
+        sio, rooms, visitors, metrics, move_rate=settings.move_rate, move_burst=settings.move_burst,
+        chat_rate=settings.chat_rate, chat_burst=settings.chat_burst,
+        react_rate=settings.react_rate, react_burst=settings.react_burst, words=words,
     )
+    host = HostGateway(sio, rooms, metrics, secret=settings.secret, words=words)
     engines: list[RoomEngine] = []
     for i, cfg in enumerate(configs):
-        engine: RoomEngine = ProcessEngine(cfg, seed=i) if settings.room_processes else InlineEngine(cfg, seed=i)
+        engine: RoomEngine = (
+            ProcessEngine(cfg, seed=i, viewers_per_part=settings.tick_part_viewers)
+            if settings.room_processes else InlineEngine(cfg, seed=i)
+        )
         engines.append(engine)
         rooms[cfg.id] = RoomRunner(
             cfg,
             engine,
             send=gateway.send_to_avatar,
+            send_now=gateway.send_now,
             metrics=metrics,
+            staff=host.feed,
+            removed=gateway.removed,
+            rejoin=gateway.rejoin,
             inbox_limit=settings.inbox_limit,
             tick_hz=settings.tick_hz,
             request_timeout_s=settings.request_timeout_s,
@@ -73,11 +99,15 @@ def create_app(settings: Settings) -> web.Application:
     app[ROOMS] = rooms
     app[SIO] = sio
     app[GATEWAY] = gateway
+    app[HOST] = host
     _routes(app, settings.client_dir)
 
     async def room_tasks(app: web.Application) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(r.run(), name=f"room:{r.id}") for r in rooms.values()]
         tasks.append(asyncio.create_task(_sweep(gateway), name="sweep"))
+        tasks.append(asyncio.create_task(_staff_stats(host), name="staff-stats"))
+        if settings.demo and settings.autopilot:
+            tasks.append(asyncio.create_task(autopilot.run(rooms), name="autopilot"))
         yield
         for t in tasks:
             t.cancel()
@@ -103,6 +133,15 @@ async def _sweep(gateway: VisitorGateway) -> None:
     while True:
         await asyncio.sleep(1.0)
         gateway.sweep()
+
+
+async def _staff_stats(host: HostGateway) -> None:
+    while True:
+        await asyncio.sleep(STATS_EVERY_S)
+        try:
+            await host.publish_stats()
+        except Exception:  # never let one bad emit stop the stats
+            log.exception("publishing staff stats failed")
 
 
 async def _demo_crowd(app: web.Application) -> AsyncIterator[None]:
@@ -151,11 +190,47 @@ def _routes(app: web.Application, client: Path) -> None:
         rooms = request.app[ROOMS]
         return web.json_response({"rooms": [r.info(full=False) for r in rooms.values()]})
 
+    async def api_analytics(request: web.Request) -> web.Response:
+        """The room's analytics report for brand staff: Bearer token covering the room."""
+        room = request.match_info["room"]
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            raise web.HTTPUnauthorized(text="send a staff token: Authorization: Bearer <token>")
+        try:
+            claims = verify(request.app[SETTINGS].secret, header[7:].strip())
+        except AuthError as exc:
+            raise web.HTTPUnauthorized(text=f"forbidden: {exc}") from None
+        if not claims.covers(room):
+            raise web.HTTPForbidden(text=f"your token does not cover room {room[:64]!r}")
+        runner = request.app[ROOMS].get(room)
+        if runner is None:
+            raise web.HTTPNotFound(text="no such room")
+        reply = await runner.request(lambda ref: AnalyticsAsk(ref))
+        if not reply.get("ok"):
+            raise web.HTTPServiceUnavailable(text=reply["error"]["message"])
+        report = reply["report"]
+        if request.query.get("format", "json") == "csv":
+            return web.Response(
+                text=to_csv(report), content_type="text/csv",
+                headers={"Content-Disposition": f'attachment; filename="{room}-analytics.csv"'},
+            )
+        return web.json_response(report)
+
+    async def api_room(request: web.Request) -> web.Response:
+        runner = request.app[ROOMS].get(request.match_info["room"])
+        if runner is None:
+            raise web.HTTPNotFound(text="no such room")
+        info = runner.info(full=True)
+        info.pop("scene", None)  # the catalog, without the geometry
+        return web.json_response(info)
+
     app.router.add_get("/", index)
     app.router.add_get("/host", host_console)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/api/rooms", api_rooms)
+    app.router.add_get("/api/rooms/{room}", api_room)
+    app.router.add_get("/api/rooms/{room}/analytics", api_analytics)
     if (client / "src").is_dir():
         app.router.add_static("/static/", client / "src")
     for prefix, folder in (

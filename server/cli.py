@@ -13,7 +13,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from server.auth import DEFAULT_SECRET, ROLES, mint, parse_ttl
 from server.config import Settings
+from server.app import InsecureSecret
 from world.scene import RoomFileError
 
 
@@ -40,6 +42,9 @@ async def _serve(settings: Settings) -> None:
     tune_gc()
     port = runner.addresses[0][1] if runner.addresses else settings.port
     print(f"Vetrina serving {len(app[ROOMS])} rooms on http://{settings.host}:{port}", flush=True)
+    if settings.demo and settings.secret == DEFAULT_SECRET:
+        token = mint(settings.secret, role="host", rooms="*", ttl_s=8 * 3600, name="Demo host")
+        print(f"Host console (demo token, 8 h): http://{settings.host}:{port}/host#token={token}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -83,11 +88,26 @@ def _parser() -> argparse.ArgumentParser:
         help="run rooms in the server process instead of one worker process each",
     )
     s.add_argument(
+        "--tick-part-viewers", dest="tick_part_viewers", type=int,
+        help="a big room's tick goes out in parts of this many viewers (default 500; 0: whole)",
+    )
+    s.add_argument(
         "--ws-compression", dest="ws_compression", action="store_true", default=None,
         help="negotiate permessage-deflate with clients (off: it costs ~2.6x socket CPU)",
     )
     s.add_argument("--demo", action="store_true", default=None, help="demo mode: the bundled demo rooms")
+    s.add_argument(
+        "--no-autopilot", dest="autopilot", action="store_false", default=None,
+        help="with --demo: do not run the demo's shows and drops automatically",
+    )
     s.add_argument("--log-level", dest="log_level", help="debug, info, warning, error")
+    t = sub.add_parser("token", help="mint a staff token for the host console (signed with VETRINA_SECRET)")
+    t.add_argument("--role", required=True, choices=ROLES)
+    t.add_argument("--room", action="append", dest="rooms", required=True,
+                   help="a room id the token covers (repeat for more), or '*' for every room")
+    t.add_argument("--ttl", default="8h", help="how long the token is valid: 8h, 30m, 2d, or seconds")
+    t.add_argument("--name", default="Staff", help="the staff member's display name")
+    t.add_argument("--demo", action="store_true", help="sign with the demo secret (for `vetrina serve --demo`)")
     c = sub.add_parser("crowd", help="start simulated visitors that wander a room")
     c.add_argument("--url", default="http://127.0.0.1:8080")
     c.add_argument("--room", default="showroom")
@@ -96,6 +116,18 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--hz", type=float, default=10.0, help="moves per second per visitor")
     c.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
     return p
+
+
+def _token(args: argparse.Namespace) -> None:
+    settings = Settings()
+    if settings.secret == DEFAULT_SECRET and not args.demo:
+        sys.exit("vetrina: set VETRINA_SECRET to the server's secret (or pass --demo for a demo server)")
+    rooms: list[str] | str = "*" if "*" in args.rooms else args.rooms
+    try:
+        ttl = parse_ttl(args.ttl)
+    except ValueError as exc:
+        sys.exit(f"vetrina: {exc}")
+    print(mint(settings.secret, role=args.role, rooms=rooms, ttl_s=ttl, name=args.name))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -109,8 +141,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         try:
             _run(_serve(settings))
-        except RoomFileError as exc:
+        except (RoomFileError, InsecureSecret) as exc:
             sys.exit(f"vetrina: {exc}")
+    elif args.command == "token":
+        _token(args)
     elif args.command == "crowd":
         logging.basicConfig(level="WARNING")
         _run(_crowd(args.url, args.room, args.n, args.seed, args.hz, args.seconds))

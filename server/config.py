@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.auth import DEFAULT_SECRET
+
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
 
@@ -34,7 +36,17 @@ class Settings(BaseSettings):
         default=False, description="negotiate permessage-deflate (costs ~2.6x socket CPU; see docs/benchmarks.md)"
     )
     room_processes: bool = Field(default=True, description="run each room's simulation in its own process")
+    tick_part_viewers: int = Field(
+        default=500, ge=0, description="a room worker sends a big tick in parts of this many viewers (0: whole)"
+    )
+    secret: str = Field(default=DEFAULT_SECRET, min_length=32, description="signs staff tokens (VETRINA_SECRET)")
+    chat_rate: float = Field(default=1.0, gt=0, description="chat messages per second per visitor, after the burst")
+    chat_burst: float = Field(default=5.0, ge=1)
+    react_rate: float = Field(default=10.0, gt=0, description="reactions per second per visitor, after the burst")
+    react_burst: float = Field(default=20.0, ge=1)
+    wordfilter: Path = ASSETS / "wordfilter"
     demo: bool = False
+    autopilot: bool = Field(default=True, description="with --demo: keep the demo's shows and drops running")
     crowd: int = Field(default=0, ge=0, le=5000, description="simulated visitors wandering the demo")
     crowd_room: str = "showroom"
     log_level: str = "info"

@@ -23,9 +23,10 @@ import random
 import signal
 import time
 from multiprocessing.connection import Connection
+from collections.abc import Awaitable, Iterator
 from typing import Any, NamedTuple, Protocol
 
-from server.packets import TickEncoder
+from server.packets import TickEncoder, event_packet
 from world.room import Input, Room
 from world.scene import RoomConfig
 
@@ -41,10 +42,29 @@ class StepResult(NamedTuple):
     packets: list[tuple[int, bytes]]  # (viewer avatar id, encoded socket.io tick packet)
     occupancy: int
     compute_s: float  # time spent stepping and encoding, wherever that ran
+    events: list[tuple[str, bytes, list[int]]] = []  # (event, encoded packet, avatar ids to send it to)
+    staff: list[tuple[str, dict[str, Any]]] = []  # (event, payload) for the room's host consoles
+    removed: list[int] = []  # avatars staff removed from the room (kick, ban)
+    stats: dict[str, Any] = {}
+    more: bool = False  # more of this tick's packets follow, as Parts (see RoomEngine.more)
+
+
+class Part(NamedTuple):
+    """More of a tick's packets, sent while the room builds the rest."""
+
+    packets: list[tuple[int, bytes]]
+    last: bool
+    compute_s: float  # the tick's compute so far (on the last part: all of it)
 
 
 class RoomEngine(Protocol):
-    async def step(self, now: int, inbox: list[Input]) -> StepResult: ...
+    async def step(self, now: int, inbox: list[Input]) -> StepResult:
+        """Apply the inputs; the result carries the first part of the tick's packets."""
+        ...
+
+    async def more(self) -> Part:
+        """The next part of the tick's packets, while the last result or part said ``more``."""
+        ...
 
     def close(self) -> None: ...
 
@@ -60,12 +80,39 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-def run_step(room: Room, now: int, inbox: list[Input]) -> StepResult:
+VIEWERS_PER_PART = 500  # a big room's tick goes out in parts of about this many viewers
+MAX_PARTS = 8
+
+
+def parts_for(viewers: int, per_part: int = VIEWERS_PER_PART) -> int:
+    """How many parts a tick for ``viewers`` goes out in (``per_part`` 0: always whole)."""
+    return max(1, min(MAX_PARTS, viewers // per_part)) if per_part > 0 else 1
+
+
+def run_step(room: Room, now: int, inbox: list[Input], parts: int = 1) -> Iterator[StepResult | Part]:
+    """Step the room and encode its packets: a StepResult, then ``parts - 1`` Parts."""
     started = time.perf_counter()
-    out = room.step(now, inbox)
+    out = room.apply(now, inbox)
     encode = TickEncoder(out.t, out.n).encode
-    packets = [(v.viewer, encode(v.enter, v.leave, v.pos, v.reset)) for v in out.ticks]
-    return StepResult(out.replies, out.corrections, packets, room.occupancy, time.perf_counter() - started)
+    everyone: list[int] = room.viewer_ids() if any(e.to is None for e in out.events) else []
+    # each event encoded once, however many receive it
+    events = [(e.name, event_packet(e.name, e.payload), everyone if e.to is None else list(e.to)) for e in out.events]
+    views = room.tick_parts(parts)
+    first = [(v.viewer, encode(v.enter, v.leave, v.pos, v.reset)) for v in next(views)]
+    yield StepResult(
+        out.replies, out.corrections, first, room.occupancy, time.perf_counter() - started,
+        events, out.staff, out.removed, out.stats, parts > 1,
+    )
+    for i, part in enumerate(views, 2):
+        packets = [(v.viewer, encode(v.enter, v.leave, v.pos, v.reset)) for v in part]
+        yield Part(packets, i == parts, time.perf_counter() - started)
+
+
+def step_whole(room: Room, now: int, inbox: list[Input]) -> StepResult:
+    """The whole tick as one result (no parts)."""
+    (result,) = run_step(room, now, inbox)
+    assert isinstance(result, StepResult)
+    return result
 
 
 class InlineEngine:
@@ -75,9 +122,12 @@ class InlineEngine:
         self.room = Room(config, rng=random.Random(seed))
 
     async def step(self, now: int, inbox: list[Input]) -> StepResult:
-        result = run_step(self.room, now, inbox)
+        result = step_whole(self.room, now, inbox)
         self.room.prepare()
         return result
+
+    async def more(self) -> Part:
+        raise RuntimeError("an inline room sends each tick whole")
 
     def close(self) -> None:
         pass
@@ -86,7 +136,7 @@ class InlineEngine:
 PREPARE_DELAY_S = 0.03  # after sending a tick: let the server deliver it before preparing
 
 
-def _worker(config: dict[str, Any], seed: int, inputs: Connection, results: Connection) -> None:
+def _worker(config: dict[str, Any], seed: int, per_part: int, inputs: Connection, results: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server shuts its workers down itself
     room = Room(RoomConfig.model_validate(config), rng=random.Random(seed))
     tune_gc()
@@ -98,7 +148,10 @@ def _worker(config: dict[str, Any], seed: int, inputs: Connection, results: Conn
         if msg is None:
             return
         now, inbox = msg
-        results.send(run_step(room, now, inbox))
+        # A big room's tick in parts: the server writes one to the sockets while the next
+        # is built here, on the other core.
+        for piece in run_step(room, now, inbox, parts_for(room.occupancy, per_part)):
+            results.send(piece)
         # Get the next tick's view ready between ticks — but not during the delivery burst
         # just after this one (the server's socket loop needs the CPU then), and at once if
         # the next inputs are already here.
@@ -113,8 +166,8 @@ class RoomWorkerDied(RuntimeError):
 class ProcessEngine:
     """The room in a spawned worker process, stepped over a pair of pipes."""
 
-    def __init__(self, config: RoomConfig, seed: int) -> None:
-        self.config, self.seed = config, seed
+    def __init__(self, config: RoomConfig, seed: int, *, viewers_per_part: int = VIEWERS_PER_PART) -> None:
+        self.config, self.seed, self.per_part = config, seed, viewers_per_part
         self._start()
 
     def _start(self) -> None:
@@ -128,7 +181,7 @@ class ProcessEngine:
             except OSError:
                 pass  # not Linux, or above the system's pipe-max-size: just slower
         self.process = ctx.Process(
-            target=_worker, args=(config.model_dump(mode="json"), seed, in_r, out_w),
+            target=_worker, args=(config.model_dump(mode="json"), seed, self.per_part, in_r, out_w),
             name=f"vetrina-room-{config.id}", daemon=True,
         )
         self.process.start()
@@ -136,8 +189,18 @@ class ProcessEngine:
         out_w.close()
 
     async def step(self, now: int, inbox: list[Input]) -> StepResult:
+        result = await self._guarded(self._exchange(now, inbox))
+        assert isinstance(result, StepResult)
+        return result
+
+    async def more(self) -> Part:
+        part = await self._guarded(self._receive())
+        assert isinstance(part, Part)
+        return part
+
+    async def _guarded(self, exchange: Awaitable[StepResult | Part]) -> StepResult | Part:
         try:
-            return await self._exchange(now, inbox)
+            return await exchange
         except (EOFError, OSError) as exc:
             # A crashed worker took the room's state with it: start an empty room so the
             # room keeps serving (visitors join it again), and say so loudly.
@@ -147,7 +210,11 @@ class ProcessEngine:
             self._start()
             raise died from exc
 
-    async def _exchange(self, now: int, inbox: list[Input]) -> StepResult:
+    async def _exchange(self, now: int, inbox: list[Input]) -> StepResult | Part:
+        self._in_w.send((now, inbox))
+        return await self._receive()
+
+    async def _receive(self) -> StepResult | Part:
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[None] = loop.create_future()
         fd = self._out_r.fileno()
@@ -158,14 +225,13 @@ class ProcessEngine:
 
         loop.add_reader(fd, readable)  # note: the event loop makes the fd non-blocking
         try:
-            self._in_w.send((now, inbox))
             await ready
         finally:
             loop.remove_reader(fd)
-        # The result is arriving: read it whole (the pipe is sized for a tick's packets).
+        # A message is arriving: read it whole (the pipe is sized for a tick's packets).
         os.set_blocking(fd, True)
-        result: StepResult = self._out_r.recv()
-        return result
+        piece: StepResult | Part = self._out_r.recv()
+        return piece
 
     def close(self) -> None:
         try:

@@ -1,15 +1,15 @@
 """Socket.IO handlers for visitors: validate, then enqueue into the room. No game logic here.
 
-Every event is declared once in a table with its pydantic model. The shared wrapper counts
-the message, refuses oversized or malformed payloads, validates, and turns any failure into
-the uniform ``{"ok": false, "error": {code, message}}`` ack — a handler that raised would
-never ack, and a client waiting on it would hang.
+Every event is declared once in a table with its pydantic model (see server/handlers.py for
+the shared wrapper). Flood limits (token buckets per visitor) and the word filter apply here,
+at the edge; everything that changes a room goes into its inbox.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,28 +20,44 @@ import socketio
 from pydantic import BaseModel, ValidationError
 
 from server import fastio
+from server.auth import PERMISSIONS
+from server.handlers import Handler, Namespace, Reply, first_error
 from server.metrics import Metrics
-from server.packets import MALFORMED_EVENT, Oversized
+from server.packets import MALFORMED_EVENT
 from server.runner import RoomRunner, now_ms
+from world.commerce import CartAdd, CartGet, OfferClaim, ProductTry, ProductView
 from world.protocol import (
+    AskRequest,
+    AssistRequest,
+    BetRequest,
+    CartAddRequest,
+    ChatRequest,
+    ClaimRequest,
     ConnectAuth,
     EmptyRequest,
     ErrorCode,
     JoinRequest,
     MoveRequest,
+    ProductRequest,
+    ReactRequest,
     TimeRequest,
+    TryRequest,
+    VoteRequest,
     WireError,
-    error,
     ok,
 )
 from world.ratelimit import TokenBucket
-from world.room import Attach, Detach, Join, Leave, Move
+from world.room import Attach, Detach, Input, Join, Leave
+from world.shows.wheel_show import PlaceBet
+from world.social import Ask, AssistAsk, React, Say, Vote
 from world.visitors import Visitor, Visitors
+from world.wordfilter import WordFilter
 
 log = logging.getLogger(__name__)
 
-Reply = dict[str, Any] | None
-Handler = Callable[[str, Any], Awaitable[Reply]]
+# Host actions: a visitor socket sending one is refused with `forbidden` (and counted).
+HOST_EVENTS = PERMISSIONS["host"] - {"chat"}
+SHOP_LIMIT = (5.0, 20.0)  # shop and game requests per second per visitor, burst  # `chat` exists for visitors too
 
 
 @dataclass(slots=True)
@@ -53,13 +69,7 @@ class Connection:
     moves: TokenBucket
 
 
-def _first_error(exc: ValidationError) -> str:
-    e = exc.errors()[0]
-    where = ".".join(str(p) for p in e["loc"]) or "payload"
-    return f"{where}: {e['msg']}"
-
-
-class VisitorGateway:
+class VisitorGateway(Namespace):
     """The ``/`` namespace."""
 
     namespace = "/"
@@ -73,65 +83,65 @@ class VisitorGateway:
         *,
         move_rate: float,
         move_burst: float,
+        chat_rate: float = 1.0,
+        chat_burst: float = 5.0,
+        react_rate: float = 10.0,
+        react_burst: float = 20.0,
+        words: WordFilter | None = None,
     ) -> None:
+        super().__init__(metrics)
         self.sio = sio
         self.rooms = rooms
         self.visitors = visitors
-        self.metrics = metrics
         self._move_rate = move_rate
         self._move_burst = move_burst
+        self._chat_limit = (chat_rate, chat_burst)
+        self._react_limit = (react_rate, react_burst)
+        self.words = words or WordFilter([])
+        # per visitor (not per socket: reconnecting must not refill them)
+        self._chat_buckets: dict[int, TokenBucket] = {}
+        self._react_buckets: dict[int, TokenBucket] = {}
+        self._shop_buckets: dict[int, TokenBucket] = {}
         self._eio_sid: dict[int, str] = {}  # avatar id -> engine.io session, for pre-encoded sends
         self._conns: dict[str, Connection] = {}  # by socket.io sid
         self._conns_eio: dict[str, Connection] = {}  # by engine.io sid (the fast path)
         self._tasks: set[asyncio.Task[None]] = set()
         self._moves_in = metrics.messages_in.labels("move")
-        self._rejected: dict[tuple[str, str], Any] = {}
         self.handlers: dict[str, tuple[type[BaseModel], Handler]] = {
             "join": (JoinRequest, self.join),
             "leave": (EmptyRequest, self.leave),
             "move": (MoveRequest, self.move),
             "time": (TimeRequest, self.time),
+            "chat": (ChatRequest, self.chat),
+            "react": (ReactRequest, self.react),
+            "qa.ask": (AskRequest, self.qa_ask),
+            "qa.vote": (VoteRequest, self.qa_vote),
+            "assist": (AssistRequest, self.assist),
+            "product.view": (ProductRequest, self.product_view),
+            "product.try": (TryRequest, self.product_try),
+            "cart.add": (CartAddRequest, self.cart_add),
+            "cart.get": (EmptyRequest, self.cart_get),
+            "offer.claim": (ClaimRequest, self.offer_claim),
+            "bet": (BetRequest, self.bet),
         }
         ns = self.namespace
         sio.on("connect", self.connect, namespace=ns)
         sio.on("disconnect", self.disconnect, namespace=ns)
         for event, (model, fn) in self.handlers.items():
             sio.on(event, self._wrap(event, model, fn), namespace=ns)
+        for event in HOST_EVENTS - self.handlers.keys():
+            sio.on(event, self._forbidden(event), namespace=ns)
         sio.on("*", self.unknown, namespace=ns)
         sio.eio.vetrina_fast_message = self.fast_message  # see server/fastio.py
 
     # ---- plumbing ----------------------------------------------------------------------
 
-    def _count_rejected(self, event: str, code: ErrorCode) -> None:
-        child = self._rejected.get((code.value, event))
-        if child is None:
-            child = self._rejected[(code.value, event)] = self.metrics.rejected.labels(code.value, event)
-        child.inc()
+    def _forbidden(self, event: str) -> Callable[..., Awaitable[Reply]]:
+        async def refuse(sid: str, *args: Any) -> Reply:
+            self.metrics.messages_in.labels("host-event").inc()
+            return self._reject(event, ErrorCode.FORBIDDEN, f"{event!r} is a staff action: connect to /host with a token")
 
-    def _reject(self, event: str, code: ErrorCode, message: str) -> dict[str, Any]:
-        self._count_rejected(event, code)
-        return error(code, message)
-
-    def _wrap(self, event: str, model: type[BaseModel], fn: Handler) -> Callable[..., Awaitable[Reply]]:
-        counter = self.metrics.messages_in.labels(event)
-
-        async def handle(sid: str, *args: Any) -> Reply:
-            counter.inc()
-            payload = args[0] if args else {}
-            if isinstance(payload, Oversized):
-                return self._reject(event, ErrorCode.BAD_REQUEST, f"payload of {payload.size} bytes is over 64 KiB")
-            try:
-                request = model.model_validate(payload if payload is not None else {})
-                return await fn(sid, request)
-            except ValidationError as exc:
-                return self._reject(event, ErrorCode.BAD_REQUEST, _first_error(exc))
-            except WireError as exc:
-                return self._reject(event, exc.code, exc.message)
-            except Exception:
-                log.exception("handler for %r failed", event)
-                return self._reject(event, ErrorCode.UNAVAILABLE, "the server could not handle this request")
-
-        return handle
+        return refuse
 
     async def unknown(self, event: str, sid: str, *args: Any) -> Reply:
         if event == MALFORMED_EVENT:  # acked only when an ack id could be read from it
@@ -144,6 +154,14 @@ class VisitorGateway:
         if v is None:  # connect handler refused or the session is gone
             raise WireError(ErrorCode.NOT_JOINED, "no visitor for this connection")
         return v
+
+    def send_now(self, avatar: int, pkt: bytes) -> bool | None:
+        """Send without awaiting when the socket allows it (see fastio.write_direct);
+        None: use :meth:`send_to_avatar`."""
+        eio_sid = self._eio_sid.get(avatar)
+        if eio_sid is None:
+            return True
+        return fastio.write_direct(self.sio.eio, eio_sid, pkt)
 
     async def send_to_avatar(self, avatar: int, pkt: bytes) -> bool:
         """False when the avatar's client is too far behind to take the packet now."""
@@ -158,9 +176,9 @@ class VisitorGateway:
         try:
             creds = ConnectAuth.model_validate(auth if isinstance(auth, dict) else {})
         except ValidationError as exc:
-            self.metrics.rejected.labels(ErrorCode.BAD_REQUEST.value, "connect").inc()
+            self._count_rejected("connect", ErrorCode.BAD_REQUEST)
             raise socketio.exceptions.ConnectionRefusedError(
-                f"bad_request: {_first_error(exc)}", {"code": ErrorCode.BAD_REQUEST.value}
+                f"bad_request: {first_error(exc)}", {"code": ErrorCode.BAD_REQUEST.value}
             ) from None
         now = now_ms()
         arrival = self.visitors.connect(sid, creds.name, creds.look.wire(), creds.resume, now)
@@ -203,6 +221,9 @@ class VisitorGateway:
     def sweep(self) -> None:
         """Visitors whose grace period ran out leave their rooms for good."""
         for v in self.visitors.expire(now_ms()):
+            self._chat_buckets.pop(v.id, None)
+            self._react_buckets.pop(v.id, None)
+            self._shop_buckets.pop(v.id, None)
             if v.room in self.rooms:
                 self.rooms[v.room].submit(Leave(v.id))
         self.metrics.visitors.set(len(self.visitors))
@@ -217,11 +238,9 @@ class VisitorGateway:
         if v.room is not None and v.room != req.room and v.room in self.rooms:
             self.rooms[v.room].submit(Leave(v.id))
             v.room = None
-        reply = await runner.request(lambda ref: Join(ref, v.id, v.name, v.look))
+        reply = await runner.request(lambda ref: Join(ref, v.id, v.name, v.look, v.session))
         if reply.get("ok"):
             v.room = req.room
-        else:
-            self.metrics.rejected.labels(reply["error"]["code"], "join").inc()
         return reply
 
     async def leave(self, sid: str, req: EmptyRequest) -> Reply:
@@ -244,8 +263,8 @@ class VisitorGateway:
             raise WireError(ErrorCode.NOT_JOINED, "join a room before moving")
         if not conn.moves.take(time.monotonic()):
             raise WireError(ErrorCode.RATE_LIMITED, "too many moves")
-        p = (float(req.p[0]), float(req.p[1]), float(req.p[2]))
-        self.rooms[v.room].submit(Move(v.id, p, float(req.yaw), req.seq, now_ms()))
+        p = req.p
+        self.rooms[v.room].submit_move(v.id, float(p[0]), float(p[1]), float(p[2]), float(req.yaw), req.seq, now_ms())
 
     def fast_message(self, eio_sid: str, data: bytes) -> bool:
         """Take a ``move`` straight from engine.io (the busiest event by far), skipping
@@ -274,4 +293,102 @@ class VisitorGateway:
 
     async def time(self, sid: str, req: TimeRequest) -> Reply:
         return ok(c=req.c, t=now_ms())
+
+    def rejoin(self, room: str) -> list[Input]:
+        """Inputs that put every visitor of ``room`` back after the room restarted empty."""
+        inputs: list[Input] = []
+        for v in self.visitors.in_room(room):
+            inputs.append(Join(0, v.id, v.name, v.look, v.session))  # ref 0: nobody waits
+            if v.sid is None:
+                inputs.append(Detach(v.id))
+        return inputs
+
+    def removed(self, room: str, avatar: int) -> None:
+        """Staff removed the avatar from ``room`` (kick, ban): its visitor is in no room now."""
+        v = self.visitors.by_id(avatar)
+        if v is not None and v.room == room:
+            v.room = None
+
+    # ---- social ------------------------------------------------------------------------
+
+    def _in_room(self, sid: str) -> tuple[Visitor, RoomRunner]:
+        v = self._visitor(sid)
+        if v.room is None or v.room not in self.rooms:
+            raise WireError(ErrorCode.NOT_JOINED, "join a room first")
+        return v, self.rooms[v.room]
+
+    def _shop(self, sid: str) -> tuple[Visitor, RoomRunner]:
+        """The visitor and room for a shop or game request, within the visitor's allowance
+        (a try-on re-announces the avatar to everyone near it: not something to flood)."""
+        v, runner = self._in_room(sid)
+        self._allow(self._shop_buckets, SHOP_LIMIT, v, "shop and game requests")
+        return v, runner
+
+    def _allow(self, buckets: dict[int, TokenBucket], limit: tuple[float, float], v: Visitor, what: str) -> None:
+        bucket = buckets.get(v.id)
+        now = time.monotonic()
+        if bucket is None:
+            bucket = buckets[v.id] = TokenBucket(limit[0], limit[1], now)
+        if not bucket.take(now):
+            raise WireError(ErrorCode.RATE_LIMITED, f"too many {what}: slow down")
+
+    async def chat(self, sid: str, req: ChatRequest) -> Reply:
+        v, runner = self._in_room(sid)
+        self._allow(self._chat_buckets, self._chat_limit, v, "messages")
+        text, filtered = self.words.clean(req.text)
+        return await runner.request(lambda ref: Say(ref, v.id, text, req.scope, filtered))
+
+    async def react(self, sid: str, req: ReactRequest) -> Reply:
+        v, runner = self._in_room(sid)
+        if req.emoji not in runner.config.reactions:
+            raise WireError(ErrorCode.BAD_REQUEST, f"emoji {req.emoji!r} is not one of this room's reactions")
+        self._allow(self._react_buckets, self._react_limit, v, "reactions")
+        runner.submit(React(v.id, req.emoji))
+        return ok()  # sent only when the client asked for an ack
+
+    async def qa_ask(self, sid: str, req: AskRequest) -> Reply:
+        v, runner = self._in_room(sid)
+        self._allow(self._chat_buckets, self._chat_limit, v, "messages")
+        text, _ = self.words.clean(req.text)
+        return await runner.request(lambda ref: Ask(ref, v.id, text))
+
+    async def qa_vote(self, sid: str, req: VoteRequest) -> Reply:
+        v, runner = self._in_room(sid)
+        return await runner.request(lambda ref: Vote(ref, v.id, req.id))
+
+    async def assist(self, sid: str, req: AssistRequest) -> Reply:
+        v, runner = self._in_room(sid)
+        self._allow(self._chat_buckets, self._chat_limit, v, "messages")
+        text, _ = self.words.clean(req.text)
+        return await runner.request(lambda ref: AssistAsk(ref, v.id, text))
+
+    # ---- commerce ----------------------------------------------------------------------
+
+    async def product_view(self, sid: str, req: ProductRequest) -> Reply:
+        v, runner = self._shop(sid)
+        return await runner.request(lambda ref: ProductView(ref, v.id, req.product))
+
+    async def product_try(self, sid: str, req: TryRequest) -> Reply:
+        v, runner = self._shop(sid)
+        reply = await runner.request(lambda ref: ProductTry(ref, v.id, req.product, req.variant))
+        if reply.get("ok"):  # the look a resumed or rejoining visitor comes back with
+            v.look = {**v.look, "wear": reply["wear"]}
+        return reply
+
+    async def cart_add(self, sid: str, req: CartAddRequest) -> Reply:
+        v, runner = self._shop(sid)
+        return await runner.request(lambda ref: CartAdd(ref, v.id, req.product, req.variant, req.qty))
+
+    async def cart_get(self, sid: str, req: EmptyRequest) -> Reply:
+        v, runner = self._shop(sid)
+        return await runner.request(lambda ref: CartGet(ref, v.id))
+
+    async def offer_claim(self, sid: str, req: ClaimRequest) -> Reply:
+        v, runner = self._shop(sid)
+        return await runner.request(lambda ref: OfferClaim(ref, v.id, req.offer))
+
+    async def bet(self, sid: str, req: BetRequest) -> Reply:
+        v, runner = self._shop(sid)
+        bet_id = req.id or secrets.token_hex(8)  # without an id, every bet is a new one
+        return await runner.request(lambda ref: PlaceBet(ref, v.id, req.round, req.segment, req.amount, bet_id))
 

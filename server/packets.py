@@ -72,6 +72,7 @@ def event_packet(event: str, data: Any, namespace: str = "/") -> bytes:
 
 
 _EMPTY = msgpack.packb([])
+_pack = msgpack.Packer().pack  # one reusable packer: packb builds a new one per call (2x slower)
 
 
 class TickEncoder:
@@ -87,7 +88,7 @@ class TickEncoder:
         self.head = b"".join((b"\x83\xa4type\x02\xa4data\x92\xa4tick\x85\xa1t", pack(t), b"\xa1n", pack(n), b"\xa5enter"))
 
     def encode(self, enter: list[Any], leave: list[int], pos: bytes, reset: bool = False) -> bytes:
-        pack = msgpack.packb
+        pack = _pack
         if reset:  # rare: a sixth key, so the plain encoder does it
             return event_packet("tick", {"t": self.t, "n": self.n, "enter": enter, "leave": leave, "pos": pos, "reset": True})
         return b"".join((

@@ -17,21 +17,40 @@ import asyncio
 import itertools
 import logging
 import time
+from array import array
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from server.engines import RoomEngine, StepResult
+import numpy as np
+
+from server.engines import RoomEngine, RoomWorkerDied, StepResult
 from server.metrics import Metrics
 from server.packets import event_packet
 from world.load import LoadGovernor
 from world.protocol import ErrorCode, error
-from world.room import Attach, Detail, Input, Move
+from world.room import Attach, Detail, Input, Move, Moves
 from world.scene import RoomConfig
 
 log = logging.getLogger(__name__)
 
 # (avatar id, encoded socket.io packet) -> False if that client is too far behind to take it
 Send = Callable[[int, bytes], Awaitable[bool]]
+# the same without awaiting; None: it cannot be done that way now, use Send
+SendNow = Callable[[int, bytes], bool | None]
+
+
+def _never_now(avatar: int, pkt: bytes) -> bool | None:
+    return None
+# (room id, event, payload): to the host consoles watching the room
+StaffFeed = Callable[[str, str, dict[str, Any]], Awaitable[None]]
+# (room id, avatar id): staff removed the avatar from the room (kick, ban)
+Removed = Callable[[str, int], None]
+# (room id) -> inputs that bring the room's visitors back after its worker was restarted empty
+Rejoin = Callable[[str], list[Input]]
+
+
+async def _no_staff(room: str, event: str, payload: dict[str, Any]) -> None:
+    pass
 
 
 def now_ms() -> int:
@@ -45,7 +64,11 @@ class RoomRunner:
         engine: RoomEngine,
         *,
         send: Send,
+        send_now: SendNow = _never_now,
         metrics: Metrics,
+        staff: StaffFeed = _no_staff,
+        removed: Removed | None = None,
+        rejoin: Rejoin | None = None,
         inbox_limit: int = 50_000,
         tick_hz: float | None = None,
         request_timeout_s: float = 5.0,
@@ -58,9 +81,16 @@ class RoomRunner:
         self.period = self.base_period
         self.governor = LoadGovernor()
         self._send = send
+        self._send_now = send_now
+        self._staff = staff
+        self._removed = removed
+        self._rejoin = rejoin
+        self.stats: dict[str, Any] = {}  # the social layer's numbers as of the last tick
         self._metrics = metrics
         self._inbox: list[Input] = []
-        self._inbox_limit = inbox_limit
+        self._moves = array("d")  # this tick's moves, 7 numbers each (see world.room.Moves)
+        self._moves_limit = 7 * inbox_limit
+        self._dropped_full = metrics.dropped.labels(self.id, "inbox_full")
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._refs = itertools.count(1)
         self._timeout = request_timeout_s
@@ -73,10 +103,17 @@ class RoomRunner:
 
     def submit(self, item: Input) -> bool:
         """Queue an input for the next tick; moves are dropped when the inbox is full."""
-        if isinstance(item, Move) and len(self._inbox) >= self._inbox_limit:
-            self._metrics.dropped.labels(self.id, "inbox_full").inc()
-            return False
+        if isinstance(item, Move):
+            return self.submit_move(item.avatar, *item.p, item.yaw, item.seq, item.t)
         self._inbox.append(item)
+        return True
+
+    def submit_move(self, avatar: int, x: float, y: float, z: float, yaw: float, seq: int, t: int) -> bool:
+        """Queue a move (the hot path: one flat array per tick, no object per move)."""
+        if len(self._moves) >= self._moves_limit:
+            self._dropped_full.inc()
+            return False
+        self._moves.extend((avatar, x, y, z, yaw, seq, t))
         return True
 
     async def request(self, make: Callable[[int], Input]) -> dict[str, Any]:
@@ -112,20 +149,44 @@ class RoomRunner:
             late = max(0.0, loop.time() - next_at)
             lag.observe(late)
             inbox, self._inbox = self._inbox, []
+            if self._moves:
+                inbox.append(Moves(np.frombuffer(self._moves, np.float64).reshape(-1, 7)))
+                self._moves = array("d")
             started = time.perf_counter()
             try:
                 result = await self.engine.step(now_ms(), inbox)
+            except RoomWorkerDied:
+                # The room restarted empty: put its visitors back in (at spawn points; their
+                # clients get a full view again and `correct` on their next move).
+                log.exception("room %s: worker died", self.id)
+                if self._rejoin is not None:
+                    self._inbox[:0] = self._rejoin(self.id)
+                continue
             except Exception:  # a bug in one tick must not kill the room
                 log.exception("room %s: tick failed", self.id)
                 continue
-            tick_hist.observe(result.compute_s)
-            if time.perf_counter() - started > self.period:
-                slow.inc()
+            sent_s = await self._deliver(result)
+            compute_s, more = result.compute_s, result.more
+            while more:  # a big room's tick arrives in parts: send each as it comes
+                try:
+                    part = await self.engine.more()
+                except Exception:
+                    log.exception("room %s: tick failed while sending", self.id)
+                    break
+                sent_at = time.perf_counter()
+                await self._send_ticks(part.packets)
+                sent_s += time.perf_counter() - sent_at
+                compute_s, more = part.compute_s, not part.last
             sent_at = time.perf_counter()
-            await self._deliver(result)
-            sent_s = time.perf_counter() - sent_at
+            await self._deliver_events(result)
+            sent_s += time.perf_counter() - sent_at
+            busy = time.perf_counter() - started
+            tick_hist.observe(compute_s)
             send_hist.observe(sent_s)
-            self._adapt((result.compute_s + sent_s) / self.period, late / self.period, loop.time())
+            if busy > self.period:
+                slow.inc()
+            # the work this tick needed (not wall time, which also counts waiting for a CPU)
+            self._adapt((compute_s + sent_s) / self.period, late / self.period, loop.time())
 
     def _adapt(self, utilisation: float, lag_periods: float, now_s: float) -> None:
         """Degrade (or restore) detail when the room runs hot (or cool): see world.load."""
@@ -141,7 +202,9 @@ class RoomRunner:
             self._metrics.load_level.labels(self.id).set(level)
             self._metrics.level_changes.labels(self.id).inc()
 
-    async def _deliver(self, out: StepResult) -> None:
+    async def _deliver(self, out: StepResult) -> float:
+        """Resolve the requests, send corrections and the first ticks; returns the seconds
+        spent sending."""
         m = self._metrics
         self.occupancy = out.occupancy
         for ref, reply in out.replies.items():
@@ -149,22 +212,51 @@ class RoomRunner:
             if fut is not None and not fut.done():
                 fut.set_result(reply)
         m.avatars.labels(self.id).set(out.occupancy)
+        if out.stats:  # rooms send their numbers about once a second
+            self.stats = out.stats
+        if self._removed is not None:
+            for avatar in out.removed:
+                self._removed(self.id, avatar)
+        sent_at = time.perf_counter()
         if out.corrections:
             m.corrections.labels(self.id).inc(len(out.corrections))
             for avatar, body in out.corrections:
                 await self._send(avatar, event_packet("correct", body))
             m.messages_out.labels("correct").inc(len(out.corrections))
+        await self._send_ticks(out.packets)
+        return time.perf_counter() - sent_at
+
+    async def _send_ticks(self, packets: list[tuple[int, bytes]]) -> None:
+        m = self._metrics
         sent = 0
         behind = []
-        for avatar, pkt in out.packets:
-            if await self._send(avatar, pkt):
+        send_now = self._send_now
+        for avatar, pkt in packets:
+            done = send_now(avatar, pkt)
+            if done is None:
+                done = await self._send(avatar, pkt)
+            if done:
                 sent += len(pkt)
             else:
                 behind.append(avatar)
-        m.messages_out.labels("tick").inc(len(out.packets) - len(behind))
+        m.messages_out.labels("tick").inc(len(packets) - len(behind))
         if behind:
             # Overload policy for a client that does not read: skip its ticks (never wait for
             # it) and resync it: its view is sent again in full once it has caught up.
             m.dropped.labels(self.id, "slow_client").inc(len(behind))
             self._inbox.extend(Attach(a) for a in behind)
         m.bytes_out.inc(sent)
+
+    async def _deliver_events(self, out: StepResult) -> None:
+        """Chat, reactions, moderation ... after the ticks (positions are the most urgent),
+        then the staff feed."""
+        m = self._metrics
+        send_now = self._send_now
+        for event, pkt, avatars in out.events:
+            for avatar in avatars:  # a client too far behind misses it (as with ticks)
+                if send_now(avatar, pkt) is None:
+                    await self._send(avatar, pkt)
+            m.messages_out.labels(event).inc(len(avatars))
+            m.bytes_out.inc(len(pkt) * len(avatars))
+        for event, payload in out.staff:
+            await self._staff(self.id, event, payload)

@@ -32,11 +32,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+TEST_SECRET = "test-secret-for-vetrina-staff-tokens-0123456789"
+# Every Settings() in the tests (and every server subprocess) signs staff tokens with it.
+os.environ["VETRINA_SECRET"] = TEST_SECRET
+
+
 @dataclass
 class LiveServer:
     url: str
     port: int
     pid: int
+    secret: str = TEST_SECRET  # signs staff tokens: server.auth.mint(live_server.secret, ...)
 
 
 def wait_http(url: str, timeout: float = 20.0) -> None:
@@ -85,7 +91,8 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="module")
 def live_server() -> Iterator[LiveServer]:
     """`vetrina serve --demo` as a real subprocess with the demo rooms."""
-    proc, port = start_server_process("--demo")
+    # the demo rooms without the autopilot: tests run the shows themselves
+    proc, port = start_server_process("--demo", "--no-autopilot", env={"VETRINA_SECRET": TEST_SECRET})
     yield LiveServer(f"http://127.0.0.1:{port}", port, proc.pid)
     stop_process(proc)
 
@@ -100,7 +107,7 @@ class AppServer:
 def settings() -> Settings:
     # Rooms inline: quicker to start per test. The subprocess `live_server` (and the browser,
     # Node, crowd and load tests on it) runs them in worker processes, the serve default.
-    return Settings(port=0, tick_hz=20.0, resume_grace_s=30.0, room_processes=False)
+    return Settings(port=0, tick_hz=20.0, resume_grace_s=30.0, room_processes=False, secret=TEST_SECRET)
 
 
 @pytest.fixture
@@ -162,6 +169,50 @@ class Visitor:
     async def close(self) -> None:
         if self.sio.connected:
             await self.sio.disconnect()
+
+
+class StaffClient:
+    """A real socket.io client on ``/host`` with a staff token, recording what it receives."""
+
+    namespace = "/host"
+
+    def __init__(self, role: str = "host", rooms: list[str] | str = "*", *, name: str = "Sara",
+                 ttl_s: float = 3600, secret: str = TEST_SECRET) -> None:
+        from server.auth import mint
+
+        self.token = mint(secret, role=role, rooms=rooms, ttl_s=ttl_s, name=name)
+        self.sio = socketio.AsyncClient(serializer="msgpack", reconnection=False)
+        self.events: dict[str, list[Any]] = {}
+        self.refused: Any = None  # the server's CONNECT_ERROR data, if it refused us
+        self.sio.on("*", self._on_any, namespace=self.namespace)
+        self.sio.on("connect_error", self._on_refused, namespace=self.namespace)
+
+    async def _on_any(self, event: str, *args: Any) -> None:
+        self.events.setdefault(event, []).append(args[0] if args else None)
+
+    async def _on_refused(self, data: Any = None) -> None:
+        self.refused = data
+
+    def got(self, event: str) -> list[Any]:
+        return self.events.get(event, [])
+
+    async def connect(self, url: str, token: str | None = None) -> None:
+        await self.sio.connect(url, namespaces=[self.namespace], auth={"token": self.token if token is None else token},
+                               transports=["websocket"], wait_timeout=5)
+
+    async def call(self, event: str, data: Any = None) -> Any:
+        return await self.sio.call(event, data if data is not None else {}, namespace=self.namespace, timeout=5)
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+
+@pytest.fixture
+async def staff() -> AsyncIterator[list[StaffClient]]:
+    made: list[StaffClient] = []
+    yield made
+    await asyncio.gather(*(s.close() for s in made), return_exceptions=True)
 
 
 @pytest.fixture

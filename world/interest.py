@@ -50,6 +50,18 @@ def decode_records(data: bytes) -> NDArray[Any]:
     return np.frombuffer(data, RECORD)
 
 
+class Frame(NamedTuple):
+    """One tick's quantised avatars, shared by every part of the tick's views."""
+
+    grid: SpatialGrid
+    records: NDArray[Any]
+    changed: NDArray[np.bool_]
+    changed_far: NDArray[np.bool_]
+    refresh: NDArray[np.bool_] | None
+    far_stride: int
+    near_m: float
+
+
 class Interest:
     """What every viewer of one room has in view, and the diff that makes its next tick.
 
@@ -92,6 +104,20 @@ class Interest:
         viewer is updated only on its phase ticks (every ``far_stride``-th, staggered by id),
         with whatever changed since its previous phase tick, so no final position is lost.
         """
+        frame = self.begin(grid, refresh, tick_no=tick_no, far_stride=far_stride, near_m=near_m)
+        return self.views(frame, viewers, visible, enter_of)
+
+    def begin(
+        self,
+        grid: SpatialGrid,
+        refresh: NDArray[np.bool_] | None = None,
+        *,
+        tick_no: int = 0,
+        far_stride: int = 1,
+        near_m: float = 10.0,
+    ) -> "Frame":
+        """Start a tick: quantise every avatar once. Then :meth:`views` for every viewer,
+        all at once or in parts (each viewer exactly once per tick)."""
         n_slots = len(grid.active)
         self._grow(n_slots)
         records = quantize(grid.pos, grid.yaw, grid.ids)
@@ -109,7 +135,12 @@ class Interest:
             padded[: min(n_slots, len(refresh))] = refresh[:n_slots]
             refresh = padded
             changed |= refresh
+        return Frame(grid, records, changed, changed_far, refresh, far_stride, near_m)
 
+    def views(self, frame: "Frame", viewers: Slots, visible: Slots, enter_of: list[Any]) -> list[TickView]:
+        """The ticks of ``viewers`` (rows of ``visible``) in the tick ``frame`` began."""
+        grid, records, changed, changed_far = frame.grid, frame.records, frame.changed, frame.changed_far
+        refresh, far_stride, near_m = frame.refresh, frame.far_stride, frame.near_m
         # Current view per viewer as rows of ids sorted ascending, slots carried alongside.
         valid = visible >= 0
         ids = np.where(valid, grid.ids[np.maximum(visible, 0)].astype(np.uint64), _NO_ID)

@@ -9,9 +9,20 @@ from __future__ import annotations
 import math
 import unicodedata
 from enum import StrEnum
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    field_validator,
+)
 
 MAX_PAYLOAD_BYTES = 64 * 1024  # larger payloads are answered with bad_request, never parsed
 MAX_SEQ = 2**53 - 1  # what a JS number holds exactly
@@ -117,3 +128,167 @@ class TimeRequest(BaseModel):
 
 class EmptyRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+# ---- social layer (chat, reactions, Q&A, assistant) --------------------------------------
+
+
+def _text(max_len: int, *, allow_empty: bool = False) -> Callable[[str], str]:
+    """A user-written text: control characters become spaces, the ends are stripped, then
+    the length is checked (so a message of only spaces is empty, not 'valid')."""
+
+    def clean(v: str) -> str:
+        v = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in v).strip()
+        if not v and not allow_empty:
+            raise ValueError("must not be empty")
+        if len(v) > max_len:
+            raise ValueError(f"must be at most {max_len} characters")
+        return v
+
+    return clean
+
+
+ChatText = Annotated[StrictStr, AfterValidator(_text(500))]
+QuestionText = Annotated[StrictStr, AfterValidator(_text(300))]
+PinText = Annotated[StrictStr, AfterValidator(_text(300, allow_empty=True))]
+RoomId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
+ItemId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=128)]
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    text: ChatText
+    scope: Literal["room", "near"] = "room"
+
+
+class ReactRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    emoji: Annotated[StrictStr, StringConstraints(min_length=1, max_length=32)]
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    text: QuestionText
+
+
+class VoteRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: ItemId
+
+
+class AssistRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    text: ChatText
+
+
+# ---- host namespace ----------------------------------------------------------------------
+
+
+class HostAuth(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    token: Annotated[StrictStr, StringConstraints(min_length=1, max_length=4096)]
+
+
+class RoomRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    room: RoomId
+
+
+class StaffChatRequest(RoomRequest):
+    text: ChatText
+
+
+class PinRequest(RoomRequest):
+    text: PinText = ""
+
+
+class MessageRequest(RoomRequest):
+    id: ItemId
+
+
+class TargetRequest(RoomRequest):
+    avatar: StrictInt = Field(ge=1, le=2**32 - 1)
+    minutes: Number | None = Field(default=None, gt=0, le=7 * 24 * 60, allow_inf_nan=False)
+
+
+class SlowRequest(RoomRequest):
+    seconds: StrictInt = Field(ge=0, le=300)
+
+
+class AnswerRequest(RoomRequest):
+    id: ItemId
+    text: ChatText
+
+
+class ReplyRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    ticket: ItemId
+    text: ChatText
+
+
+# ---- commerce ----------------------------------------------------------------------------
+
+
+class ProductRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    product: ItemId
+
+
+class TryRequest(ProductRequest):
+    variant: ItemId
+
+
+class CartAddRequest(TryRequest):
+    qty: StrictInt = Field(default=1, ge=1, le=10)
+
+
+class ClaimRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    offer: ItemId
+
+
+class SpotlightRequest(RoomRequest):
+    product: ItemId
+
+
+class OfferStartRequest(RoomRequest):
+    product: ItemId
+    price: Number = Field(ge=0, le=1_000_000, allow_inf_nan=False)
+    stock: StrictInt = Field(ge=1, le=100_000)
+    seconds: Number = Field(ge=5, le=24 * 3600, allow_inf_nan=False)
+
+
+# ---- the wheel ---------------------------------------------------------------------------
+
+
+class BetRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    round: ItemId
+    segment: Annotated[StrictStr, StringConstraints(min_length=1, max_length=8)]
+    amount: StrictInt = Field(ge=1, le=100_000)
+    id: ItemId | None = None  # the client's bet id: the same id again is charged once
+
+
+class WheelOpenRequest(RoomRequest):
+    seconds: Number = Field(default=15, ge=5, le=300, allow_inf_nan=False)
+
+
+class ShowStartRequest(RoomRequest):
+    kind: Literal["concert", "wheel"]
+    seconds: Number = Field(default=15, ge=5, le=300, allow_inf_nan=False)  # a wheel's betting window
+
+
+class ConcertCueRequest(RoomRequest):
+    cue: ItemId
+    at: StrictInt | None = Field(default=None, ge=0)  # server ms; default: now + the show's lead

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any, NamedTuple, Union
 
 import numpy as np
@@ -19,6 +20,12 @@ from world.interest import Interest, TickView
 from world.movement import MovementRules
 from world.protocol import ErrorCode, error, ok
 from world.scene import RoomConfig
+from world.analytics import Analytics
+from world.commerce import CartAdd, CartGet, Commerce, CommerceAct, OfferClaim, ProductTry, ProductView
+from world.triggers import Triggers
+from world.shows.concert_show import ConcertAct, ConcertShow
+from world.shows.wheel_show import PlaceBet, WheelAct, WheelShow
+from world.social import AssistAsk, Ask, Event, React, Say, Social, StaffAct, Vote
 
 # ---- inputs (built by the gateway after validation) ----------------------------------------
 
@@ -29,6 +36,7 @@ class Join:
     avatar: int
     name: str
     look: dict[str, Any]
+    session: str | None = None  # the visitor's resume token: bans hold against it too
 
 
 @dataclass(slots=True)
@@ -62,11 +70,29 @@ class Move(NamedTuple):
 
 
 @dataclass(slots=True)
+class Moves:
+    """Many moves at once, columnar: rows of (avatar, x, y, z, yaw, seq, t) as float64.
+
+    What the server sends its room workers: one array pickles as raw bytes, where thousands
+    of Move tuples cost milliseconds each way.
+    """
+
+    rows: Any  # NDArray[float64] of shape (n, 7)
+
+
+@dataclass(slots=True)
 class SetLook:
     """The avatar now looks different (e.g. a product variant tried on)."""
 
     avatar: int
     look: dict[str, Any]
+
+
+@dataclass(slots=True)
+class AnalyticsAsk:
+    """Staff want the room's analytics report (the export)."""
+
+    ref: int
 
 
 @dataclass(slots=True)
@@ -76,7 +102,17 @@ class Detail:
     far_stride: int
 
 
-Input = Union[Join, Leave, Attach, Detach, Move, SetLook, Detail]
+Input = Union[
+    Join, Leave, Attach, Detach, Move, Moves, SetLook, Detail, Say, React, Ask, Vote, AssistAsk, StaffAct,
+    ProductView, ProductTry, CartAdd, CartGet, OfferClaim, CommerceAct, PlaceBet, WheelAct, ConcertAct, AnalyticsAsk,
+]
+SOCIAL = (Say, React, Ask, Vote, AssistAsk, StaffAct)
+COMMERCE = (ProductView, ProductTry, CartAdd, CartGet, OfferClaim, CommerceAct)
+WHEEL = (PlaceBet, WheelAct)
+
+
+def _rows(moves: list[Move]) -> Any:
+    return np.array([(m.avatar, *m.p, m.yaw, m.seq, m.t) for m in moves], np.float64).reshape(-1, 7)
 
 
 @dataclass(slots=True)
@@ -87,6 +123,10 @@ class Outbox:
     corrections: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     ticks: list[TickView] = field(default_factory=list)
     left: list[int] = field(default_factory=list)  # avatars no longer in this room
+    events: list[Event] = field(default_factory=list)  # chat, reactions, qa, moderation ...
+    staff: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # the host consoles' feed
+    removed: list[int] = field(default_factory=list)  # avatars staff removed (kick, ban)
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -95,6 +135,7 @@ class Avatar:
     name: str
     look: dict[str, Any]
     slot: int
+    session: str | None = None
     viewing: bool = True
     enter: list[Any] = field(default_factory=list)  # [id, name, look] as sent in ticks
 
@@ -122,6 +163,19 @@ class Room:
         # Visible sets computed ahead of the next tick (see prepare()): viewer slot ->
         # (row, generation) and the (rows, k) matrix of visible slots with their generations.
         self._ahead: tuple[dict[int, int], Any, Any, Any] | None = None
+        self.social = Social(config.id, config.catalog, self)
+        self.commerce = Commerce(config.id, config.catalog, self)
+        self.wheel = WheelShow(config.id, self) if config.kind == "wheel" else None
+        self.concert = ConcertShow(config.id, config.setlist) if config.setlist is not None else None
+        self.analytics = Analytics(config.id, config.scene, config.catalog)
+        self.triggers = Triggers(config.triggers, self.analytics.zone_ids)
+        self._notices: list[Event] = []
+        self._next_sample = 0
+        self._now = 0
+        self._features: list[Social | Commerce | WheelShow | ConcertShow] = [self.social, self.commerce]
+        for show in (self.wheel, self.concert):
+            if show is not None:
+                self._features.append(show)
 
     @property
     def occupancy(self) -> int:
@@ -133,13 +187,25 @@ class Room:
     # ---- the tick --------------------------------------------------------------------
 
     def step(self, now: int, inbox: list[Input]) -> Outbox:
+        """Apply the inputs and build every viewer's tick."""
+        out = self.apply(now, inbox)
+        out.ticks = [view for part in self.tick_parts(1) for view in part]
+        return out
+
+    def apply(self, now: int, inbox: list[Input]) -> Outbox:
+        """Apply the inputs; the tick's views then come from :meth:`tick_parts`."""
         self.tick_no += 1
+        self._now = now
         out = Outbox(t=now, n=self.tick_no)
         self._fresh.clear()
-        moves: list[Move] = []
+        moves: list[Move] = []  # single moves not yet in `batches`
+        batches: list[Any] = []  # move rows in arrival order
         for item in inbox:
             if isinstance(item, Move):
                 moves.append(item)
+            elif isinstance(item, Moves):
+                batches += [_rows(moves), item.rows]
+                moves = []
             elif isinstance(item, Join):
                 out.replies[item.ref] = self._join(item, now)
             elif isinstance(item, Leave):
@@ -154,15 +220,105 @@ class Room:
                     self.avatars[item.avatar].viewing = False
             elif isinstance(item, SetLook):
                 self._set_look(item.avatar, item.look)
+            elif isinstance(item, SOCIAL):
+                answered = self.social.apply(item, now)
+                if answered is not None:
+                    out.replies[answered[0]] = answered[1]
+                    if isinstance(item, StaffAct) and item.action == "host.watch" and answered[1].get("ok"):
+                        answered[1].update(self._watch_extras(now))
+            elif isinstance(item, COMMERCE):
+                ref, reply = self.commerce.apply(item, now)
+                out.replies[ref] = reply
+            elif isinstance(item, (*WHEEL, ConcertAct)):
+                out.replies[item.ref] = self._show_input(item, now)
+            elif isinstance(item, AnalyticsAsk):
+                out.replies[item.ref] = ok(report=self.analytics.report(now))
             elif isinstance(item, Detail):
                 self.far_stride = max(1, item.far_stride)
-        self._apply_moves(moves, out)
-        out.ticks = self._ticks()
+        batches.append(_rows(moves))
+        self._apply_moves(batches[0] if len(batches) == 1 else np.concatenate(batches), out)
+        social = self.social
+        social.finish(now, self.rng)
+        self.commerce.finish(now)
+        for show in (self.wheel, self.concert):
+            if show is not None:
+                show.finish(now)
+        sampled = now >= self._next_sample
+        if sampled:  # about once a second: analytics and zone triggers
+            self._next_sample = now + 1000
+            self._sample(now)
+        for feature in self._features:
+            out.events += feature.events
+            out.staff += feature.staff
+            if feature is not social:  # shop and show actions go in the one moderation log
+                for name, entry in feature.staff:
+                    if name == "modlog":
+                        social.mod.record(entry)
+            feature.events, feature.staff = [], []
+        out.events += self._notices
+        self._notices = []
+        for e in out.events:
+            if e.name == "chat":
+                self.analytics.count("chat", now)
+            elif e.name == "reactions":
+                self.analytics.count("reactions", now, sum(e.payload["counts"].values()))
+        out.removed, social.removed = social.removed, []
+        out.left += out.removed
+        if sampled:  # the live numbers for staff, once a second
+            out.stats = {
+                **social.stats(now, self.occupancy),
+                "visitors": len(self.analytics.visitors),
+                "top_products": self.analytics.top_products(),
+                "funnel": self.analytics.funnel_totals(),
+                "offers": self.commerce.conversions(),
+                "heatmap": self.analytics.heatmap(),
+            }
+            for show in (self.wheel, self.concert):
+                if show is not None:
+                    out.stats["show"] = {k: v for k, v in show.join_extras(0, now)["show"].items()
+                                         if k in ("kind", "phase", "round", "cue", "t0", "ends_at")}
         return out
+
+    def _show_input(self, item: PlaceBet | WheelAct | ConcertAct, now: int) -> dict[str, Any]:
+        if isinstance(item, ConcertAct):
+            if self.concert is not None:
+                return self.concert.apply(item, now)[1]
+        elif self.wheel is not None:
+            return self.wheel.apply(item, now)[1]
+        kind = "concert" if isinstance(item, ConcertAct) else "wheel"
+        return error(ErrorCode.NOT_FOUND, f"room {self.config.id!r} has no {kind}")
+
+    def _watch_extras(self, now: int) -> dict[str, Any]:
+        """What a host console needs beyond the social layer when it starts watching."""
+        extras: dict[str, Any] = {"spotlight": self.commerce.spotlight, "offers": self.commerce.conversions()}
+        for show in (self.wheel, self.concert):
+            if show is not None:
+                extras["show"] = show.join_extras(0, now)["show"]
+        return extras
+
+    def _sample(self, now: int) -> None:
+        grid = self.grid
+        slots = np.flatnonzero(grid.active)
+        ids, pos = grid.ids[slots].astype(np.int64), grid.pos[slots].astype(np.float64)
+        inside = self.analytics.sample(now, ids, pos)
+        for avatar, rule in self.triggers.on_sample(now, ids, inside):
+            self._notice(avatar, rule)
+
+    def _notice(self, avatar: int, rule: Any) -> None:
+        body: dict[str, Any] = {"text": rule.notice.text, "rule": rule.id}
+        if rule.notice.product:
+            body["product"] = rule.notice.product
+            offer = self.commerce.running_offer(rule.notice.product) if rule.notice.offer else None
+            if offer is not None:
+                body["offer"] = offer
+        self._notices.append(Event((avatar,), "notice", body))
 
     # ---- membership ------------------------------------------------------------------
 
     def _join(self, j: Join, now: int) -> dict[str, Any]:
+        refused = self.social.refused(j.avatar, j.session)
+        if refused is not None:
+            return refused
         a = self.avatars.get(j.avatar)
         if a is None:
             if len(self.avatars) >= self.config.capacity:
@@ -173,7 +329,7 @@ class Room:
                 slot = self.grid.add(j.avatar, p, yaw)
             except GridFull:
                 return error(ErrorCode.ROOM_FULL, f"room {self.config.id!r} is full")
-            a = Avatar(j.avatar, j.name, j.look, slot)
+            a = Avatar(j.avatar, j.name, j.look, slot, j.session)
             a.enter = [a.id, a.name, a.look]
             self.avatars[a.id] = a
             self._set_slot_meta(slot, a.enter)
@@ -183,8 +339,12 @@ class Room:
         self.interest.forget(a.slot)  # a (re)joining client starts from an empty view
         self._fresh.add(a.id)
         pos = self.grid.pos[a.slot]
-        you = {"id": a.id, "p": [round(float(v), 3) for v in pos], "yaw": float(self.grid.yaw[a.slot])}
-        return ok(room=self.info(), you=you, chat=[], show=None)
+        you = {"id": a.id, "p": [round(float(v), 3) for v in pos], "yaw": float(self.grid.yaw[a.slot]), "look": a.look}
+        extras = {"show": None, **self.social.join_extras(a.id, now), **self.commerce.join_extras()}
+        for show in (self.wheel, self.concert):
+            if show is not None:
+                extras.update(show.join_extras(a.id, now))
+        return ok(room=self.info(), you=you, **extras)
 
     def _leave(self, avatar: int) -> bool:
         a = self.avatars.pop(avatar, None)
@@ -199,6 +359,49 @@ class Room:
             a.viewing = True
             self.interest.forget(a.slot)
             self._fresh.add(a.id)
+            self.social.attached(avatar)
+
+    # ---- what the social layer asks of the room (world.social.Members) ---------------
+
+    def name_of(self, avatar: int) -> str | None:
+        a = self.avatars.get(avatar)
+        return None if a is None else a.name
+
+    def session_of(self, avatar: int) -> str | None:
+        a = self.avatars.get(avatar)
+        return None if a is None else a.session
+
+    def is_viewing(self, avatar: int) -> bool:
+        a = self.avatars.get(avatar)
+        return a is not None and a.viewing
+
+    def near(self, avatar: int) -> list[int]:
+        """Viewing avatars within the view radius of ``avatar`` (itself included)."""
+        a = self.avatars.get(avatar)
+        if a is None:
+            return []
+        grid = self.grid
+        offset = grid.pos - grid.pos[a.slot]
+        close = grid.active & ((offset * offset).sum(axis=1) <= self.config.view_radius**2)
+        return [int(i) for i in grid.ids[close].tolist() if self.is_viewing(int(i))]
+
+    def remove(self, avatar: int) -> bool:
+        return self._leave(avatar)
+
+    def shopped(self, stage: str, avatar: int, product: str) -> None:
+        self.analytics.mark(stage, avatar, product)
+        if stage == "viewed":
+            for who, rule in self.triggers.on_view(avatar, product, self._now):
+                self._notice(who, rule)
+
+    def wear(self, avatar: int, wear: dict[str, Any]) -> None:
+        """The avatar tries a product variant on: everyone who sees it sees it (``look.wear``)."""
+        a = self.avatars.get(avatar)
+        if a is not None:
+            self._set_look(avatar, {**a.look, "wear": wear})
+
+    def viewer_ids(self) -> list[int]:
+        return [a.id for a in self.avatars.values() if a.viewing]
 
     def _set_look(self, avatar: int, look: dict[str, Any]) -> None:
         """Everyone who sees the avatar is told its new look (an ``enter``) in this tick."""
@@ -233,17 +436,15 @@ class Room:
 
     # ---- movement --------------------------------------------------------------------
 
-    def _apply_moves(self, moves: list[Move], out: Outbox) -> None:
-        """Apply moves in arrival order, vectorised: an avatar's k-th move of the tick is in
-        round k, and each round is checked for every avatar at once."""
-        if not moves:
+    def _apply_moves(self, moves: Any, out: Outbox) -> None:
+        """Apply moves (rows of avatar, x, y, z, yaw, seq, t) in arrival order, vectorised:
+        an avatar's k-th move of the tick is in round k, each round checked for every avatar
+        at once."""
+        if not len(moves):
             return
         avatars = self.avatars
-        rows = [
-            (a.slot if (a := avatars.get(m.avatar)) is not None else -1, m.p[0], m.p[1], m.p[2], m.yaw, m.seq, m.t)
-            for m in moves
-        ]
-        batch = np.array(rows, np.float64)
+        batch = moves.copy()
+        batch[:, 0] = [a.slot if (a := avatars.get(int(i))) is not None else -1 for i in moves[:, 0].tolist()]
         batch = batch[batch[:, 0] >= 0]  # avatars that left (or never joined) move nowhere
         if not len(batch):
             return
@@ -316,13 +517,16 @@ class Room:
             out[~known] = self.grid.visible(viewers[~known], cfg.view_k, cfg.view_radius)
         return out
 
-    def _ticks(self) -> list[TickView]:
+    def tick_parts(self, parts: int) -> Iterator[list[TickView]]:
+        """This tick's views in ``parts`` lists (each viewer in exactly one), computed one
+        part at a time, so a server can send the first while the next is being built.
+        Consume it whole before the next :meth:`apply`."""
         fresh = self._fresh
         viewers = np.fromiter((a.slot for a in self.avatars.values() if a.viewing and a.id not in fresh), np.int32)
         visible = self._visible(viewers)
-        views = self.interest.step(
-            self.grid, viewers, visible, self._enter_of, self._refresh,
-            tick_no=self.tick_no, far_stride=self.far_stride, near_m=self.near_m,
+        frame = self.interest.begin(
+            self.grid, self._refresh, tick_no=self.tick_no, far_stride=self.far_stride, near_m=self.near_m
         )
-        self._refresh[:] = False
-        return views
+        self._refresh = np.zeros_like(self._refresh)  # the frame keeps this tick's copy
+        for rows in np.array_split(np.arange(len(viewers)), max(1, parts)):
+            yield self.interest.views(frame, viewers[rows], visible[rows], self._enter_of)

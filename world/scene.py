@@ -13,6 +13,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from world.catalog import Catalog, CatalogFileError, load_catalog
+from world.shows.concert import Setlist
+from world.triggers import Rule
+
 Vec3 = tuple[float, float, float]
 Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
 
@@ -106,6 +110,9 @@ class RoomConfig(BaseModel):
     capacity: int = Field(default=5000, ge=1, le=100_000)
     reactions: list[str] = Field(default=["❤️", "👏", "🔥", "😂", "😮"], max_length=16)
     scene: Scene
+    catalog: Catalog = Field(default_factory=Catalog, description="from assets/catalogs/<id>.json")
+    setlist: Setlist | None = Field(default=None, description="a concert's cues, from assets/shows/<id>.json")
+    triggers: list[Rule] = Field(default=[], description="marketing rules, from assets/triggers/<id>.json")
 
     def info(self, occupancy: int, *, full: bool = True) -> dict[str, object]:
         """RoomInfo as PROTOCOL.md fixes it; ``full=False`` drops the scene (for /api/rooms)."""
@@ -123,6 +130,8 @@ class RoomConfig(BaseModel):
         }
         if full:
             out["scene"] = self.scene.model_dump(mode="json")
+            if self.catalog.products:
+                out["catalog"] = [p.model_dump(mode="json") for p in self.catalog.products]
         return out
 
 
@@ -141,12 +150,37 @@ def load_room(path: Path) -> RoomConfig:
         raise RoomFileError(f"{path}: invalid room definition:\n{exc}") from exc
 
 
-def load_rooms(path: Path) -> list[RoomConfig]:
-    """Load one room file, or every ``*.json`` in a folder (sorted by name); ids must be unique."""
+def load_rooms(path: Path, catalogs: Path | None = None) -> list[RoomConfig]:
+    """Load one room file, or every ``*.json`` in a folder (sorted by name); ids must be unique.
+
+    A room's catalog comes from ``<catalogs>/<room id>.json`` when that file exists
+    (``catalogs`` defaults to the ``catalogs`` folder beside the rooms folder).
+    """
     files = sorted(path.glob("*.json")) if path.is_dir() else [path]
     if not files:
         raise RoomFileError(f"{path}: no room files (*.json) found")
     rooms = [load_room(f) for f in files]
+    assets = (path if path.is_dir() else path.parent).parent
+    folder = catalogs if catalogs is not None else assets / "catalogs"
+    for r in rooms:
+        file = folder / f"{r.id}.json"
+        if file.is_file():
+            try:
+                r.catalog = load_catalog(file)
+            except CatalogFileError as exc:
+                raise RoomFileError(str(exc)) from exc
+        rules = assets / "triggers" / f"{r.id}.json"
+        if rules.is_file():
+            try:
+                r.triggers = [Rule.model_validate(x) for x in json.loads(rules.read_text(encoding="utf-8"))]
+            except (OSError, ValueError, TypeError) as exc:
+                raise RoomFileError(f"{rules}: invalid trigger rules:\n{exc}") from exc
+        show = assets / "shows" / f"{r.id}.json"
+        if r.kind == "concert" and show.is_file():
+            try:
+                r.setlist = Setlist.model_validate(json.loads(show.read_text(encoding="utf-8")))
+            except (OSError, ValueError) as exc:  # ValidationError and JSONDecodeError are ValueErrors
+                raise RoomFileError(f"{show}: invalid set list:\n{exc}") from exc
     seen: set[str] = set()
     for r in rooms:
         if r.id in seen:

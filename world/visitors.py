@@ -35,6 +35,7 @@ class Visitors:
         self._next_id = first_id
         self._by_session: dict[str, Visitor] = {}
         self._by_sid: dict[str, Visitor] = {}
+        self._by_id: dict[int, Visitor] = {}
 
     def __len__(self) -> int:
         return len(self._by_session)
@@ -55,7 +56,14 @@ class Visitors:
         self._next_id += 1
         self._by_session[v.session] = v
         self._by_sid[sid] = v
+        self._by_id[v.id] = v
         return Arrival(v, False, None)
+
+    def by_id(self, avatar: int) -> Visitor | None:
+        return self._by_id.get(avatar)
+
+    def in_room(self, room: str) -> list[Visitor]:
+        return [v for v in self._by_session.values() if v.room == room]
 
     def by_sid(self, sid: str) -> Visitor | None:
         return self._by_sid.get(sid)
@@ -75,4 +83,5 @@ class Visitors:
         ]
         for v in gone:
             del self._by_session[v.session]
+            self._by_id.pop(v.id, None)
         return gone

@@ -1,5 +1,7 @@
 // Avatar meshes (a stylised mannequin: capsule body, head, accent scarf and visor) and the
-// registry of remote avatars fed by ticks and rendered through interpolation.
+// registry of remote avatars fed by ticks and rendered through interpolation. A look's `wear`
+// (a product variant tried on, docs/protocol.md "Showroom commerce") shows on the figure: the
+// digital mirror.
 import * as THREE from 'three';
 import { CSS2DObject } from 'three/addons/renderers/CSS2DRenderer.js';
 import { Track } from './interp.js';
@@ -22,6 +24,15 @@ function shared() {
   geo.blob = new THREE.PlaneGeometry(1.1, 1.1);
   geo.stand = new THREE.CylinderGeometry(0.02, 0.02, 0.35, 8);
   geo.base = new THREE.CylinderGeometry(0.18, 0.2, 0.03, 20);
+  // worn items (the digital mirror)
+  geo.shoe = new THREE.BoxGeometry(0.15, 0.1, 0.3);
+  geo.bag = new THREE.BoxGeometry(0.12, 0.3, 0.34);
+  geo.strap = new THREE.BoxGeometry(0.03, 0.5, 0.03);
+  geo.watch = new THREE.CylinderGeometry(0.085, 0.085, 0.09, 16);
+  geo.glasses = new THREE.BoxGeometry(0.34, 0.09, 0.06);
+  geo.tail = new THREE.BoxGeometry(0.11, 0.36, 0.03);
+  geo.band = new THREE.TorusGeometry(0.25, 0.04, 8, 28);
+  geo.collar = new THREE.TorusGeometry(0.2, 0.045, 8, 24);
   return geo;
 }
 // Body parts only (used by both visitors and the showroom's decorative mannequins).
@@ -51,9 +62,11 @@ function figure(color, accent, { visor = true } = {}) {
     const v = new THREE.Mesh(g.visor, darkMat);
     v.position.set(0, 1.39, -0.16); // on the -z side: shows which way the avatar faces
     root.add(v);
+    root.userData.visor = v;
   }
   for (const m of root.children) m.castShadow = true;
   root.userData.materials = [bodyMat, accentMat];
+  root.userData.scarf = scarf;
   return root;
 }
 
@@ -76,6 +89,32 @@ export function lookColors(look) {
   return {
     color: hexOr(look?.color, '#6d7fa8'),
     accent: hexOr(look?.accent, '#f2c14e'),
+  };
+}
+
+// Which part of the figure shows a product, from the wear's `kind` (the product's first tag).
+const WEAR_PARTS = [
+  ['shoes', /^(sneakers?|shoes?|scarpe|sandal[si]?|boots?|stivali)$/],
+  ['bag', /^(bags?|borsa|borse|tote|backpack|zaino|clutch)$/],
+  ['watch', /^(watch(es)?|orologi?o?|bracelet|bracciale)$/],
+  ['glasses', /^(sunglasses|glasses|eyewear|occhiali)$/],
+  ['jacket', /^(jackets?|giacca|giacche|coat|cappotto|blazer|shirt|camicia|sweater|maglia|dress|abito)$/],
+  ['scarf', /^(scarf|scarves|foulard|sciarpa|sciarpe|stole)$/],
+];
+
+// A look's `wear`, validated: {product, variant, name, hex, kind, part} or null.
+export function wearOf(look) {
+  const w = look && typeof look === 'object' ? look.wear : null;
+  if (!w || typeof w !== 'object') return null;
+  const kind = typeof w.kind === 'string' ? w.kind.toLowerCase().slice(0, 32) : '';
+  const part = (WEAR_PARTS.find(([, re]) => re.test(kind)) || ['band'])[0];
+  return {
+    product: typeof w.product === 'string' ? w.product.slice(0, 64) : '',
+    variant: typeof w.variant === 'string' ? w.variant.slice(0, 64) : '',
+    name: typeof w.name === 'string' ? w.name.slice(0, 80) : '',
+    hex: hexOr(w.hex, '#b8893b'),
+    kind,
+    part,
   };
 }
 
@@ -102,6 +141,10 @@ export class Avatar {
     this.name = name;
     this.phase = Math.random() * 10;
     this.speed = 0;
+    this.wear = null; // the validated look.wear shown on the figure
+    this.wearMeshes = [];
+    this.wearMat = null;
+    this.setWear(wearOf(look));
   }
 
   setName(name) {
@@ -111,11 +154,76 @@ export class Avatar {
 
   setLook(look) {
     const { color, accent } = lookColors(look);
-    if (color === this.look.color && accent === this.look.accent) return;
+    const wear = wearOf(look);
+    const same = (a, b) => (a ? `${a.product}/${a.variant}/${a.hex}/${a.part}` : '') === (b ? `${b.product}/${b.variant}/${b.hex}/${b.part}` : '');
+    if (color === this.look.color && accent === this.look.accent && same(wear, this.wear)) return;
     this.look = { color, accent };
-    const [bodyMat, accentMat] = this.body.userData.materials;
-    bodyMat.color.set(color);
-    accentMat.color.set(accent);
+    this.setWear(wear);
+  }
+
+  // The digital mirror: the variant tried on, on the matching part of the figure (a recoloured
+  // jacket or scarf, shoes, a bag, a watch, sunglasses; a coloured band for anything else).
+  setWear(wear) {
+    const fig = this.body;
+    const [bodyMat, accentMat] = fig.userData.materials;
+    for (const m of this.wearMeshes) m.parent?.remove(m);
+    this.wearMeshes = [];
+    this.wearMat?.dispose();
+    this.wearMat = null;
+    bodyMat.color.set(this.look.color);
+    accentMat.color.set(this.look.accent);
+    if (fig.userData.visor) fig.userData.visor.visible = true;
+    this.wear = wear;
+    if (!wear) return;
+    const g = shared();
+    const mat = surface({ color: wear.hex, roughness: 0.45 });
+    this.wearMat = mat;
+    const add = (geometry, parent, x, y, z, setup = null) => {
+      const m = new THREE.Mesh(geometry, mat);
+      m.position.set(x, y, z);
+      m.castShadow = true;
+      setup?.(m);
+      parent.add(m);
+      this.wearMeshes.push(m);
+      return m;
+    };
+    switch (wear.part) {
+      case 'shoes':
+        for (const side of [-1, 1]) add(g.shoe, fig, side * 0.12, 0.05, -0.05);
+        break;
+      case 'bag':
+        add(g.bag, fig, 0.45, 0.6, 0.02);
+        add(g.strap, fig, 0.42, 0.95, 0.02, (m) => { m.rotation.z = 0.1; });
+        break;
+      case 'watch':
+        add(g.watch, fig.userData.arms[0], 0, -0.36, 0);
+        break;
+      case 'glasses':
+        if (fig.userData.visor) fig.userData.visor.visible = false;
+        add(g.glasses, fig, 0, 1.4, -0.17);
+        break;
+      case 'jacket':
+        bodyMat.color.set(wear.hex); // body and arms share it
+        add(g.collar, fig, 0, 1.07, 0, (m) => { m.rotation.x = Math.PI / 2; });
+        break;
+      case 'scarf':
+        accentMat.color.set(wear.hex);
+        add(g.tail, fig, -0.1, 0.92, -0.2, (m) => { m.rotation.x = -0.15; });
+        break;
+      default:
+        add(g.band, fig, 0, 0.62, 0, (m) => { m.rotation.x = Math.PI / 2; });
+    }
+  }
+
+  // What the figure shows of its wear, read back from the rendered materials (for tests).
+  wearShown() {
+    if (!this.wear || !this.wearMat) return null;
+    return {
+      product: this.wear.product, variant: this.wear.variant, name: this.wear.name, kind: this.wear.kind,
+      part: this.wear.part, hex: `#${this.wearMat.color.getHexString()}`, meshes: this.wearMeshes.length,
+      body: `#${this.body.userData.materials[0].color.getHexString()}`,
+      accent: `#${this.body.userData.materials[1].color.getHexString()}`,
+    };
   }
 
   // Place at pose; a little walk bob/sway when moving makes motion readable at a glance.
@@ -141,6 +249,7 @@ export class Avatar {
   dispose() {
     this.label.element.remove();
     for (const m of this.body.userData.materials) m.dispose();
+    this.wearMat?.dispose();
     this.blobMat.dispose();
   }
 }
@@ -213,7 +322,7 @@ export class RemoteAvatars {
     const out = [];
     for (const e of this.map.values()) {
       const s = e.track.sample(rt);
-      if (s) out.push({ id: e.id, name: e.name, x: s.x, y: s.y, z: s.z, yaw: s.yaw });
+      if (s) out.push({ id: e.id, name: e.name, x: s.x, y: s.y, z: s.z, yaw: s.yaw, wear: e.avatar.wearShown() });
     }
     return out;
   }

@@ -35,6 +35,9 @@ export class Controls {
     });
     window.addEventListener('keyup', (e) => this.keys.delete(e.code || e.key));
     window.addEventListener('blur', () => this.keys.clear()); // no stuck keys after alt-tab
+    // Focusing a text field (chat, Q&A, help) stops any walk in progress; keys typed there
+    // never walk (isTyping above).
+    window.addEventListener('focusin', (e) => { if (isTyping(e)) this.keys.clear(); });
 
     surface.addEventListener('pointerdown', (e) => this.down(e));
     surface.addEventListener('pointermove', (e) => this.move(e));

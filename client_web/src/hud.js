@@ -149,3 +149,9 @@ export function hideOverlay() {
   // The name field keeps focus otherwise, and keys typed into a hidden input never walk.
   if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
 }
+
+// The controls hint is for newcomers: it fades once the visitor has walked.
+export function hideHint() {
+  const el = $('help');
+  if (el && !el.classList.contains('done')) el.classList.add('done');
+}

@@ -10,11 +10,22 @@ import { makeWorld, segmentHit, stepMove } from './collide.js';
 import { lerpAngle, wrapAngle } from './interp.js';
 import * as hud from './hud.js';
 import { detectQuality } from './quality.js';
+import { Panels } from './panels.js';
+import { Chat } from './chat.js';
+import { Reactions } from './reactions.js';
+import { QA } from './qa.js';
+import { Assist } from './assist.js';
+import { applyModeration } from './moderation.js';
+import { Shop } from './shop.js';
+import { Booths } from './booth.js';
+import { Drops, Spotlight } from './offer.js';
+import { Shows } from './shows.js';
 
 const INTERP_DELAY_MS = 100; // render remote avatars this far behind server time (at least)
 const SEND_INTERVAL_MS = 75; // ≤ ~13 moves/s while moving (protocol allows 20/s)
 const LOOK_KEY = 'vetrina.look';
 const NAME_KEY = 'vetrina.name';
+const WEAR_KEY = 'vetrina.wear'; // {id, wear}: what our avatar wears (the server keeps it on resume)
 
 const store = (() => { try { return window.sessionStorage; } catch { return null; } })();
 
@@ -115,6 +126,132 @@ const controls = new Controls(renderer ? renderer.domElement : stageEl, document
   onTap: (x, y) => walkTo(x, y),
 });
 
+// ---------------------------------------------------------------- social layer
+// What the panels need from the network, whether or not a connection exists yet.
+const offline = { ok: false, error: { code: 'not_joined', message: 'Not connected to a room yet.' } };
+const link = {
+  request: (evt, data) => (app.net ? app.net.request(evt, data) : Promise.resolve(offline)),
+  send: (evt, data) => !!app.net?.send(evt, data),
+  get selfId() { return app.net ? app.net.selfId : null; },
+  get offset() { return app.net ? app.net.serverOffset : 0; },
+  now: () => (app.net ? app.net.serverNow() : Date.now()),
+};
+
+// Floating reactions start over an avatar only when it is on screen and not far away.
+const projected = new THREE.Vector3();
+function reactionAnchor(id) {
+  let group = null;
+  if (id === app.net?.selfId) group = app.selfAvatar?.group || null;
+  else {
+    const e = app.remotes.map.get(id);
+    if (e && e.avatar.group.visible) group = e.avatar.group;
+  }
+  if (!group || Math.hypot(group.position.x - app.self.x, group.position.z - app.self.z) > 25) return null;
+  projected.copy(group.position);
+  projected.y += 2;
+  projected.project(camera);
+  if (projected.z > 1 || Math.abs(projected.x) > 1.05 || Math.abs(projected.y) > 1.05) return null;
+  return group;
+}
+
+const panels = new Panels();
+const $id = (id) => document.getElementById(id);
+const chat = new Chat(link, { isOpen: () => panels.isOpen('chat') });
+const reactions = new Reactions(link, { anchorFor: reactionAnchor });
+const qa = new QA(link, {
+  onActivity: (kind, q) => {
+    if (panels.isOpen('qa')) return;
+    $id('qa-tab').classList.add('fresh');
+    if (kind === 'answer') hud.toast(`The host answered: “${q.text.slice(0, 60)}”`, { ms: 5000 });
+  },
+});
+const assist = new Assist(link, {
+  onReply: (m) => {
+    if (panels.isOpen('assist')) return;
+    $id('assist-badge').hidden = false;
+    hud.toast(m.from === 'staff' ? `${m.name || 'Staff'} replied in Help` : 'The assistant replied in Help', { ms: 5000 });
+  },
+});
+// Chat starts open on desktop, folded on phones and touch screens (it would cover the view).
+const roomy = !matchMedia('(max-width: 760px), (pointer: coarse)').matches;
+panels.add('chat', { root: $id('chat'), toggle: $id('chat-toggle'), side: 'left', open: roomy, onChange: (open) => chat.onOpenChange(open) });
+panels.add('qa', { root: $id('qa'), toggle: $id('qa-tab'), side: 'right', onChange: (open) => { if (open) $id('qa-tab').classList.remove('fresh'); } });
+panels.add('assist', { root: $id('assist'), toggle: $id('assist-tab'), side: 'right', onChange: (open) => { if (open) $id('assist-badge').hidden = true; } });
+
+// ---------------------------------------------------------------- live shopping
+// Our own avatar shows what we try on (others see it through their ticks).
+function wearOnSelf(wear) {
+  app.selfAvatar?.setLook({ ...app.look, wear });
+}
+const shop = new Shop(link, {
+  openPanel: (name, open) => panels.set(name, open),
+  isOpen: (name) => panels.isOpen(name),
+  onWear: (wear) => {
+    wearOnSelf(wear);
+    store?.setItem(WEAR_KEY, JSON.stringify({ id: link.selfId, wear }));
+  },
+  onCart: (cart) => drops.markOrders(cart.orders),
+});
+const viewProduct = (id) => shop.view(id);
+const booths = new Booths({ onView: viewProduct });
+const drops = new Drops(link, {
+  product: (id) => shop.byId.get(id) || null,
+  view: viewProduct,
+  onOrder: () => shop.refreshCart(), // the drop's card shows the order; the cart lists it
+});
+const spotlight = new Spotlight(link, { view: viewProduct });
+// Live shows: the money wheel, concert effects and "For you" notices (shows.js).
+const shows = new Shows(link, { toast: hud.toast, view: viewProduct, product: (id) => shop.byId.get(id) || null });
+panels.add('shop', { root: $id('shop'), toggle: $id('shop-tab'), side: 'right', onChange: (open) => booths.setSuppressed(open) });
+panels.add('cart', { root: $id('cart'), toggle: $id('cart-tab'), side: 'right', onChange: (open) => { if (open && !shop.cartKnown) shop.refreshCart(); } });
+// The live-shopping cards sit at the top; panels below them must not grow underneath them.
+const promoEl = $id('promo');
+function notePromo() {
+  const visible = [...promoEl.children].some((c) => !c.hidden);
+  const bottom = visible ? Math.ceil(promoEl.getBoundingClientRect().bottom) : 0;
+  document.documentElement.style.setProperty('--promo-bottom', `${bottom}px`);
+  document.body.classList.toggle('has-promo', visible);
+}
+// On phones and mid widths the cards stand under the top row (brand card, status pills).
+function noteTopRow() {
+  const bottom = Math.max(...['#hud .brand', '#hud .hud-right'].map((sel) => document.querySelector(sel)?.getBoundingClientRect().bottom || 0));
+  document.documentElement.style.setProperty('--top-row', `${Math.ceil(bottom) + 8}px`);
+  notePromo();
+}
+const topRow = new ResizeObserver(noteTopRow);
+for (const sel of ['#hud .brand', '#hud .hud-right']) topRow.observe(document.querySelector(sel));
+new ResizeObserver(notePromo).observe(promoEl);
+new MutationObserver(notePromo).observe(promoEl, { subtree: true, childList: true, attributes: true, attributeFilter: ['hidden'] });
+addEventListener('resize', noteTopRow);
+
+// Clicking into the 3D view leaves any text field, so the keyboard walks again.
+stageEl.addEventListener('pointerdown', () => {
+  const a = document.activeElement;
+  if (a instanceof HTMLElement && a !== document.body && !a.closest('#overlay')) a.blur();
+});
+
+// Enter in the 3D view opens the chat and puts the cursor in it (as in most games).
+addEventListener('keydown', (e) => {
+  if (e.key !== 'Enter' || e.repeat || e.isComposing || app.net?.state !== 'joined' || !$id('overlay').hidden) return;
+  const t = e.target;
+  if (t instanceof HTMLElement && t !== document.body && t.closest('input, textarea, select, button, a, [contenteditable]')) return;
+  e.preventDefault();
+  panels.set('chat', true);
+  $id('chat-input').focus();
+});
+
+// Kicked or banned: out of the room, back to the room picker (joining again is allowed).
+function removedFromRoom(text) {
+  app.removed = true;
+  app.net?.leftRoom();
+  shows.onLeft();
+  app.remotes.clear();
+  hud.setInView(0);
+  app.target = null;
+  marker.visible = false;
+  showOverlay(text);
+}
+
 // ---------------------------------------------------------------- testing/debug hook
 window.vetrina = {
   get state() { return app.net ? app.net.state : 'connecting'; },
@@ -130,6 +267,56 @@ window.vetrina = {
   get renderDelay() { return app.remotes.delayMs; },
   avatars() { return app.remotes.poses(window.vetrina.serverNow() - app.remotes.delayMs); },
   self() { const s = app.self; return { x: s.x, y: s.y, z: s.z, yaw: s.yaw }; },
+  // Social layer, read-only views of what is shown.
+  get chat() { return chat.view(); },
+  get pinned() { return chat.pinned ? { ...chat.pinned } : null; },
+  get slowMode() { return chat.slow; },
+  get mutedUntil() { return chat.mutedUntil; },
+  get chatNotice() { return chat.muteNotice.text || chat.notice.text; },
+  get qa() { return qa.view(); },
+  get assist() { return assist.view(); },
+  get reactions() { return [...reactions.emoji]; },
+  get reactionsShown() { return reactions.spawned; },
+  get reactionsFloating() { return reactions.floating; },
+  get reactionBursts() { return reactions.bursts(); },
+  get removed() { return app.removed; },
+  // Helpers that go through the same code as the UI; each resolves with the server's ack.
+  say: (text, scope = 'room') => chat.send(String(text), scope),
+  react: (emoji) => reactions.press(emoji),
+  ask: (text) => qa.ask(String(text)),
+  vote: (id) => qa.vote(id),
+  help: (text) => assist.send(String(text)),
+  openPanel: (name, open = true) => panels.set(name, open),
+  // Live shopping, read-only views of what is shown.
+  get catalog() { return shop.catalog.map((p) => ({ id: p.id, name: p.name, price: p.price, currency: p.currency, booth: p.booth })); },
+  get product() { return shop.productView(); },
+  get cart() { return shop.cartView(); },
+  get offers() { return drops.view(); },
+  get spotlight() { return spotlight.view(); },
+  // Live shows: the room's ShowState, the wheel as shown, the concert cue now, notices on screen.
+  get show() { return shows.state; },
+  get wheel() { return shows.wheel.view(); },
+  get concertCue() { return shows.concert.cueAt(window.vetrina.serverNow()); },
+  get concert() { return shows.concert.view(window.vetrina.serverNow()); },
+  get notices() { return shows.notices.list(); },
+  bet: (segment, amount) => shows.wheel.bet(String(segment), Number(amount)),
+  get boothNear() { return booths.view(); },
+  get wear() { return app.selfAvatar ? app.selfAvatar.wearShown() : null; },
+  viewProduct: (id) => shop.view(String(id)),
+  tryOn: (product, variant) => shop.tryOn(String(product), String(variant)),
+  addToCart: (product, variant, qty = 1) => shop.addToCart(String(product), String(variant), qty),
+  claim: (id) => drops.claim(String(id)),
+  boothFront: (id) => booths.frontOf(String(id)),
+  // Walk towards (x, z) in a straight line, as a click on the floor does (run: faster).
+  walkTo(x, z, { run = false } = {}) {
+    if (!Number.isFinite(x) || !Number.isFinite(z)) return false;
+    app.target = { x, z, run };
+    app.stuck = { t: performance.now(), x: app.self.x, z: app.self.z };
+    marker.position.set(x, 0.03, z);
+    marker.visible = true;
+    return true;
+  },
+  get walking() { return !!app.target; },
   _debug: { app, controls, camera, scene, labels, get renderer() { return renderer; } }, // devtools poking; not an API
 };
 
@@ -172,21 +359,30 @@ function start(name, roomId) {
   net.on('joined', (ack) => onJoined(ack));
   net.on('join_error', (e) => {
     const msg = `${e.message || 'Could not join the room.'}${e.code ? ` (${e.code})` : ''}`;
-    if (!app.everJoined) showOverlay(msg);
+    if (!app.everJoined || app.removed) showOverlay(msg);
     else hud.toast(msg, { kind: 'error' });
   });
   net.on('tick', (msg) => onTick(msg));
   net.on('correct', (msg) => onCorrect(msg));
-  net.on('notice', (msg) => { if (typeof msg.text === 'string') hud.toast(msg.text); });
-  net.on('moderation', (msg) => {
-    const text = { muted: 'You have been muted.', kicked: 'You were removed from the room.', banned: 'You have been banned.', slow: 'Slow mode is on.' }[msg.action];
-    if (msg.action === 'kicked' || msg.action === 'banned') {
-      app.removed = true;
-      hud.showFatal(text);
-    } else if (text) hud.toast(text, { kind: 'warn', ms: 6000 });
-  });
+  net.on('notice', (msg) => shows.onNotice(msg));
+  net.on('moderation', (msg) => applyModeration(msg, chat, {
+    toast: hud.toast,
+    removed: removedFromRoom,
+    get offset() { return net.serverOffset; },
+  }));
+  net.on('chat', (msg) => chat.add(msg));
+  net.on('chat.delete', (msg) => chat.remove(msg.id));
+  net.on('pin', (msg) => chat.setPin(msg, { live: true }));
+  net.on('reactions', (msg) => reactions.onReactions(msg));
+  net.on('qa', (msg) => qa.onQa(msg));
+  net.on('assist', (msg) => assist.onEvent(msg));
+  net.on('spotlight', (msg) => spotlight.set(msg, { live: true }));
+  net.on('offer', (msg) => drops.onOffer(msg));
   try {
     net.connect();
+    // Live-shopping events (docs/protocol.md "Showroom commerce"), passed on like the social ones.
+    for (const evt of ['spotlight', 'offer']) net.socket.on(evt, (msg) => net.emit(evt, msg || {}));
+    shows.listen(net.socket); // `show`, `payout`, `leaderboard`
   } catch (err) {
     hud.showFatal(String(err.message || err));
   }
@@ -195,7 +391,7 @@ function start(name, roomId) {
 function showOverlay(error = '') {
   hud.showOverlay({
     name: app.name || store?.getItem(NAME_KEY) || '',
-    room: app.net?.roomId || params.get('room') || '',
+    room: app.net?.roomId || app.room?.id || params.get('room') || '',
     error,
     onEnter: start,
   });
@@ -217,12 +413,34 @@ function onJoined(ack) {
     app.remotes.tickMs = 1000 / (room.tick_hz || 10);
   }
   app.room = room;
+  app.removed = false;
   hud.setRoom(room.name);
+  if (newRoom || !reactions.emoji.length) reactions.setRoom(room);
+  chat.onJoined(ack);
+  qa.onJoined(ack);
+  assist.onJoined(ack);
   hud.setInView(app.remotes.size);
   if (!app.selfAvatar) {
     app.selfAvatar = new Avatar(app.name, app.look, { self: true });
     scene.add(app.selfAvatar.group);
   }
+  // What we wore before a reload: the server kept it on our (resumed) avatar.
+  try {
+    const saved = JSON.parse(store?.getItem(WEAR_KEY) || 'null');
+    if (saved && saved.wear && saved.id === ack.you?.id) {
+      shop.wear = saved.wear;
+      shop.wearOwner = saved.id;
+      wearOnSelf(saved.wear);
+    } else if (saved && saved.id !== ack.you?.id) {
+      store?.removeItem(WEAR_KEY); // a new avatar: it wears nothing
+      wearOnSelf(null);
+    }
+  } catch { /* nothing saved */ }
+  shop.onJoined(ack);
+  booths.setRoom(room, shop.catalog);
+  drops.onJoined(ack);
+  spotlight.onJoined(ack);
+  shows.onJoined(ack, app.built);
   const p = ack.you?.p || room.scene?.spawn?.[0] || [0, 0, 0];
   const yaw = typeof ack.you?.yaw === 'number' ? ack.you.yaw : 0;
   app.self = { x: p[0], y: p[1], z: p[2], yaw };
@@ -301,8 +519,9 @@ function updateSelf(dt, now) {
   const { walk, run } = speeds();
   let dx = 0;
   let dz = 0;
-  let speed = input.run ? run : walk;
+  let speed = input.run || (!input.active && app.target?.run) ? run : walk;
   if (input.active) {
+    hud.hideHint();
     app.target = null;
     marker.visible = false;
     const cy = controls.camYaw;
@@ -393,6 +612,7 @@ function adaptResolution(now) {
 }
 
 let last = performance.now();
+let boothCheck = 0;
 function frame() {
   const now = performance.now();
   if (quality.maxFps && now - last < 1000 / quality.maxFps - 2) return;
@@ -404,8 +624,10 @@ function frame() {
   if (app.selfAvatar) app.selfAvatar.pose(app.self.x, app.self.y, app.self.z, app.self.yaw, dt);
   const serverNow = app.net ? app.net.serverNow() : Date.now();
   app.remotes.update(serverNow, dt, app.self);
+  if (now - boothCheck > 150) { boothCheck = now; booths.update(app.self.x, app.self.z); }
   updateCamera(dt);
   app.built?.update(focus, serverNow);
+  shows.update(serverNow);
   marker.material.opacity = 0.55 + 0.35 * Math.sin(now * 0.006);
   if (renderer) renderer.render(scene, camera);
   labels.render(scene, camera);

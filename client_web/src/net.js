@@ -82,6 +82,36 @@ export class Net extends Emitter {
     s.on('correct', (msg) => this.emit('correct', msg || {}));
     s.on('notice', (msg) => this.emit('notice', msg || {}));
     s.on('moderation', (msg) => this.emit('moderation', msg || {}));
+    // Social layer (docs/protocol.md "Chat" … "Moderation"): passed through as they come.
+    for (const evt of ['chat', 'chat.delete', 'pin', 'reactions', 'qa', 'assist']) {
+      s.on(evt, (msg) => this.emit(evt, msg || {}));
+    }
+  }
+
+  // A request with an ack. Always resolves with `{ok, ...}` or `{ok: false, error}`, also when
+  // offline or when the server does not answer in time, so callers only read `ok`.
+  async request(event, data = {}, timeoutMs = 8000) {
+    if (!this.socket?.connected) return { ok: false, error: { code: 'unavailable', message: 'Not connected — reconnecting…' } };
+    try {
+      const ack = await this.socket.timeout(timeoutMs).emitWithAck(event, data);
+      return ack && typeof ack === 'object' ? ack : { ok: false, error: { code: 'bad_request', message: 'Unexpected answer.' } };
+    } catch {
+      return { ok: false, error: { code: 'unavailable', message: 'The server did not answer.' } };
+    }
+  }
+
+  // Fire and forget (reactions). Returns false when it could not be sent.
+  send(event, data = {}) {
+    if (!this.socket?.connected || this.state !== 'joined') return false;
+    this.socket.emit(event, data);
+    return true;
+  }
+
+  // Removed from the room by a moderator (kicked/banned): still connected, in no room.
+  leftRoom() {
+    this.roomId = null;
+    this.joinGen += 1; // a join in flight no longer counts
+    if (this.socket?.connected) this.setState('connected');
   }
 
   // Come back after a deliberate server disconnect, optionally as a brand-new visitor.

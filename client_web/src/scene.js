@@ -278,6 +278,7 @@ function decorateStage(group, c, b, col, dark, animated, room) {
   if (room.kind === 'wheel' && b.h > 4) {
     // The game-show wheel: a segmented disc on the stage's front face that slowly idles.
     const wheel = makeWheel(Math.min(b.w, b.h) * 0.45);
+    wheel.name = 'stage-wheel'; // wheel.js puts the live, in-sync wheel in its place
     wheel.position.set(b.cx, b.cy + b.h * 0.05, b.z1 + 0.05);
     group.add(wheel);
     animated.push((t) => { wheel.rotation.z = t * 0.0002; });

@@ -40,6 +40,16 @@ async def metrics_text(server: AppServer) -> str:
         ("time", {"c": float("nan")}, "bad_request"),
         ("leave", {}, "not_joined"),
         ("teleport", {"to": "anywhere"}, "bad_request"),
+        ("chat", {"text": ""}, "bad_request"),
+        ("chat", {"text": "x" * 501}, "bad_request"),
+        ("chat", {"text": ["<script>"]}, "bad_request"),
+        ("chat", {"text": "hello"}, "not_joined"),
+        ("react", {"emoji": "❤️"}, "not_joined"),
+        ("qa.ask", {"text": "q" * 301}, "bad_request"),
+        ("qa.vote", {"id": 12}, "bad_request"),
+        ("assist", {"text": "\u0000\u0007 "}, "bad_request"),
+        ("mod.ban", {"room": "showroom", "avatar": 1}, "forbidden"),
+        ("chat.pin", {"room": "showroom", "text": "mine now"}, "forbidden"),
     ],
 )
 async def test_bad_requests_get_typed_errors_and_are_counted(
@@ -162,3 +172,25 @@ async def test_malformed_packets_are_counted_and_the_connection_survives(server:
 @pytest.fixture
 def settings() -> Settings:
     return Settings(port=0, tick_hz=20.0, move_rate=30.0, move_burst=30.0, room_processes=False)
+
+
+async def test_chat_and_reaction_floods_cost_only_the_flooder(server: AppServer, visitors: list[Visitor]) -> None:
+    flood, calm = Visitor("Flood"), Visitor("Calm")
+    visitors += [flood, calm]
+    for v in (flood, calm):
+        await v.connect(server.url)
+        await v.join()
+    acks = await asyncio.gather(*(flood.call("chat", {"text": f"spam {i}"}) for i in range(30)))
+    codes = [a["error"]["code"] if not a["ok"] else "ok" for a in acks]
+    assert codes.count("ok") <= 6 and codes.count("rate_limited") >= 24  # burst 5, then 1/s
+    for _ in range(200):  # reactions past 10/s (burst 20) are dropped, not queued
+        await flood.sio.emit("react", {"emoji": "🔥"})
+    assert (await calm.call("chat", {"text": "hello"}))["ok"]
+    await eventually(lambda: calm.events.get("reactions"))
+    await asyncio.sleep(0.3)
+    fire = sum(m["counts"].get("🔥", 0) for m in calm.events["reactions"])
+    assert 20 <= fire <= 30
+    text = await metrics_text(server)
+    assert metric(text, "vetrina_rejected_total", code="rate_limited", event="chat") >= 24
+    assert metric(text, "vetrina_rejected_total", code="rate_limited", event="react") >= 170
+    assert flood.sio.connected and calm.sio.connected

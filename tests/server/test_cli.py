@@ -76,3 +76,36 @@ def test_sigterm_with_visitors_connected_stops_server_and_room_workers_promptly(
             proc.wait(5)
         if proc.stderr:
             proc.stderr.close()
+
+
+def _cli(*args: str, env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    full = dict(os.environ)
+    for k, v in (env or {}).items():
+        if v is None:
+            full.pop(k, None)
+        else:
+            full[k] = v
+    return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=30, env=full)
+
+
+def test_serve_refuses_the_default_secret_unless_demo() -> None:
+    proc = _cli("serve", "--port", "0", env={"VETRINA_SECRET": None})
+    assert proc.returncode != 0 and "VETRINA_SECRET" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_token_command_mints_a_token_the_server_accepts() -> None:
+    from server.auth import verify
+    from tests.conftest import TEST_SECRET
+
+    proc = _cli("token", "--role", "moderator", "--room", "showroom", "--room", "concert", "--ttl", "2h", "--name", "Gio")
+    assert proc.returncode == 0, proc.stderr
+    claims = verify(TEST_SECRET, proc.stdout.strip())
+    assert claims.role == "moderator" and claims.rooms == ("showroom", "concert") and claims.name == "Gio"
+    bad = _cli("token", "--role", "admin", "--room", "*")
+    assert bad.returncode != 0 and "invalid choice" in bad.stderr
+    no_secret = _cli("token", "--role", "host", "--room", "*", env={"VETRINA_SECRET": None})
+    assert no_secret.returncode != 0 and "VETRINA_SECRET" in no_secret.stderr
+    assert _cli("token", "--role", "host", "--room", "*", "--ttl", "soon").returncode != 0

@@ -44,3 +44,59 @@ async def test_a_crashed_worker_is_reported_and_replaced_with_an_empty_room() ->
         assert again.replies[5]["ok"] and again.occupancy == 1
     finally:
         engine.close()
+
+
+async def test_visitors_are_back_in_their_room_after_its_worker_crashed() -> None:
+    from aiohttp import web
+
+    from server.app import ROOMS, create_app
+    from server.config import Settings
+    from tests.conftest import Visitor, eventually
+
+    app = create_app(Settings(port=0, tick_hz=20.0, room_processes=True))
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    ada, bob = Visitor("Ada"), Visitor("Bob")
+    try:
+        for v in (ada, bob):
+            await v.connect(url)
+            await v.join("studio")
+        engine = app[ROOMS]["studio"].engine
+        assert isinstance(engine, ProcessEngine)
+        os.kill(engine.process.pid, signal.SIGKILL)
+        # the room restarts empty and takes its visitors back: Bob reappears in Ada's view
+        # (a full `reset` view) and both can chat and move again without rejoining
+        await eventually(lambda: any(t.get("reset") and any(e[0] == bob.welcome["id"] for e in t["enter"])
+                                     for t in ada.ticks[1:]), timeout=10)
+        assert app[ROOMS]["studio"].occupancy == 2
+        assert (await ada.call("chat", {"text": "still here"}))["ok"]
+        await bob.sio.emit("move", {"p": [500.0, 0.0, 0.0], "yaw": 0.0, "seq": 9})
+        await eventually(lambda: bob.corrections)
+    finally:
+        for v in (ada, bob):
+            await v.close()
+        await runner.cleanup()
+
+
+async def test_a_big_room_worker_sends_its_tick_in_parts_with_every_packet() -> None:
+    from server.engines import parts_for
+
+    n = 1100
+    assert parts_for(n) == 2
+    inline, worker = InlineEngine(CONFIG.model_copy(update={"capacity": 2000}), seed=3), \
+        ProcessEngine(CONFIG.model_copy(update={"capacity": 2000}), seed=3)
+    try:
+        joins = [Join(i, i, f"V{i}", {}) for i in range(1, n + 1)]
+        for engine in (inline, worker):
+            await engine.step(1000, list(joins))
+        a = await inline.step(1100, [])
+        b = await worker.step(1100, [])
+        assert not a.more and b.more
+        rest = await worker.more()
+        assert rest.last and rest.compute_s >= b.compute_s
+        assert len(a.packets) == n and sorted(a.packets) == sorted(b.packets + rest.packets)
+    finally:
+        worker.close()

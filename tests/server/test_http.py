@@ -75,3 +75,14 @@ async def test_websocket_compression_can_be_enabled() -> None:
             assert ws.compress == 15
     finally:
         await runner.cleanup()
+
+
+async def test_one_room_with_its_catalog(server: AppServer) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(server.url + "/api/rooms/showroom") as r:
+            assert r.status == 200
+            room = await r.json()
+        async with http.get(server.url + "/api/rooms/nowhere") as r:
+            assert r.status == 404
+    assert room["id"] == "showroom" and "scene" not in room
+    assert {p["id"] for p in room["catalog"]} >= {"aria-sneaker", "luna-bag"}

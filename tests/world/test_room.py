@@ -138,3 +138,29 @@ def test_a_new_look_is_announced_to_everyone_who_sees_the_avatar() -> None:
     (t,) = [t for t in out.ticks if t.viewer == 1]
     assert t.enter == [[2, "Bob", {"color": "#ff0000"}]]
     assert room.step(1200, []).ticks == []  # announced once
+
+
+def test_a_tick_in_parts_is_the_same_tick() -> None:
+    """tick_parts(n) splits the viewers, not the work: every viewer gets the same tick."""
+    import numpy as np
+
+    from world.room import Moves
+
+    def crowd() -> Room:
+        room = Room(config(), rng=random.Random(5))
+        room.step(1000, [Join(i, i, f"V{i}", {}) for i in range(1, 121)])
+        return room
+
+    whole, parted = crowd(), crowd()
+    rng = random.Random(9)
+    for t in range(1100, 1600, 100):
+        rows = [(i, rng.uniform(-15, 15), 0.0, rng.uniform(-15, 15), 0.0, t, t) for i in range(1, 121)]
+        inbox: list[object] = [Moves(np.array(rows, float))]
+        if t == 1300:
+            inbox.append(SetLook(7, {"color": "#00ff00"}))
+        a = whole.step(t, inbox)  # type: ignore[arg-type]
+        b = parted.apply(t, inbox)  # type: ignore[arg-type]
+        parts = list(parted.tick_parts(3))
+        assert len(parts) == 3 and all(parts)
+        assert sorted(a.ticks) == sorted(v for part in parts for v in part)
+        assert a.corrections == b.corrections

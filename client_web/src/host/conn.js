@@ -1,0 +1,95 @@
+// Socket.IO connection to the staff namespace `/host` (docs/protocol.md, "Host namespace").
+// Uses the global `io` from /vendor/socket.io/socket.io.msgpack.min.js (msgpack parser inside).
+
+export class Emitter {
+  constructor() { this.handlers = new Map(); }
+  on(evt, fn) {
+    if (!this.handlers.has(evt)) this.handlers.set(evt, []);
+    this.handlers.get(evt).push(fn);
+    return this;
+  }
+  emit(evt, ...args) {
+    for (const fn of this.handlers.get(evt) || []) {
+      try { fn(...args); } catch (err) { console.error(`handler for ${evt} failed`, err); }
+    }
+  }
+}
+
+// Server → host events the console listens to.
+const FEED = ['chat', 'chat.delete', 'pin', 'qa.queue', 'ticket', 'modlog', 'stats', 'moderation', 'offer', 'show'];
+
+export class HostConn extends Emitter {
+  constructor(url = location.origin) {
+    super();
+    this.url = url;
+    this.socket = null;
+    this.state = 'idle'; // idle | connecting | live | reconnecting | refused
+  }
+
+  setState(s, detail = '') {
+    this.state = s;
+    this.emit('state', s, detail);
+  }
+
+  connect(token) {
+    if (typeof window.io !== 'function') throw new Error('socket.io client failed to load');
+    this.close();
+    this.setState('connecting');
+    const s = window.io(`${this.url}/host`, {
+      transports: ['websocket'],
+      reconnectionDelayMax: 5000,
+      auth: { token },
+    });
+    this.socket = s;
+    s.on('connect', () => this.setState('live'));
+    s.on('welcome', (msg) => this.emit('welcome', msg || {}));
+    s.on('connect_error', (err) => {
+      // A refusal by the server (CONNECT_ERROR packet) is final: socket.io does not retry it.
+      // A transport failure (server down) is retried by socket.io on its own.
+      const message = String(err?.message || 'connection failed');
+      const refused = err?.data?.code === 'forbidden' || /^forbidden\b/.test(message) || !s.active;
+      if (refused) {
+        this.setState('refused', message);
+        this.emit('refused', message, err?.data || null);
+      } else {
+        this.setState('reconnecting', message);
+      }
+    });
+    s.on('disconnect', (reason) => {
+      if (reason === 'io client disconnect') return;
+      if (reason === 'io server disconnect') {
+        // Deliberate (token expired, revoked...): socket.io does not reconnect.
+        this.setState('refused', 'the server closed this staff session');
+        this.emit('refused', 'the server closed this staff session', null);
+      } else {
+        this.setState('reconnecting', reason);
+      }
+    });
+    for (const evt of FEED) s.on(evt, (msg) => this.emit(evt, msg || {}));
+  }
+
+  close() {
+    if (!this.socket) return;
+    this.socket.removeAllListeners();
+    this.socket.disconnect();
+    this.socket = null;
+    this.setState('idle');
+  }
+
+  // Emit with ack; always resolves to {ok: true, ...} or {ok: false, error: {code, message}}.
+  async call(event, payload, timeoutMs = 8000) {
+    if (!this.socket?.connected) {
+      return { ok: false, error: { code: 'unavailable', message: 'not connected to the server' } };
+    }
+    try {
+      const ack = await this.socket.timeout(timeoutMs).emitWithAck(event, payload);
+      if (ack && typeof ack === 'object' && typeof ack.ok === 'boolean') {
+        if (!ack.ok && (!ack.error || typeof ack.error !== 'object')) ack.error = { code: 'error', message: 'request failed' };
+        return ack;
+      }
+      return { ok: false, error: { code: 'bad_request', message: 'unexpected answer from the server' } };
+    } catch {
+      return { ok: false, error: { code: 'unavailable', message: 'the server did not answer in time' } };
+    }
+  }
+}

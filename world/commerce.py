@@ -1,0 +1,279 @@
+"""Showroom commerce: products, trying variants on (the digital mirror), carts, the host's
+spotlight and limited drops. Time is server ms; prices are in the catalog's currency.
+
+A drop (``offer``) is claimed inside the room's tick, one input after another, so its stock
+can never be oversold and a visitor gets at most one order per drop, however many claims race
+in (a repeated claim answers with the same order). Carts and orders are keyed by avatar id,
+which a resumed visitor keeps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from world.catalog import Catalog, Product
+from world.protocol import ErrorCode, error, ok
+from world.social import Event, Staff
+
+MAX_QTY = 10  # per cart line
+MAX_CART_LINES = 50
+KEEP_ENDED = 20  # ended drops kept for late claims (which get `closed`) and the conversions
+
+
+@dataclass(slots=True)
+class ProductView:
+    ref: int
+    avatar: int
+    product: str
+
+
+@dataclass(slots=True)
+class ProductTry:
+    ref: int
+    avatar: int
+    product: str
+    variant: str
+
+
+@dataclass(slots=True)
+class CartAdd:
+    ref: int
+    avatar: int
+    product: str
+    variant: str
+    qty: int
+
+
+@dataclass(slots=True)
+class CartGet:
+    ref: int
+    avatar: int
+
+
+@dataclass(slots=True)
+class OfferClaim:
+    ref: int
+    avatar: int
+    offer: str
+
+
+@dataclass(slots=True)
+class CommerceAct:
+    """A staff action on the shop: ``spotlight`` or ``offer.start``."""
+
+    ref: int
+    staff: Staff
+    action: str
+    params: dict[str, Any]
+
+
+CommerceInput = ProductView | ProductTry | CartAdd | CartGet | OfferClaim | CommerceAct
+
+
+class Shoppers(Protocol):
+    """What commerce needs to know about (and do to) the room's avatars."""
+
+    def name_of(self, avatar: int) -> str | None: ...
+
+    def wear(self, avatar: int, wear: dict[str, Any]) -> None: ...
+
+    def shopped(self, stage: str, avatar: int, product: str) -> None:
+        """A step of the funnel: viewed, tried, cart, claimed."""
+        ...
+
+
+@dataclass(slots=True)
+class Offer:
+    id: str
+    product: Product
+    price: float
+    stock: int
+    ends_at: int
+    orders: dict[int, str] = field(default_factory=dict)  # avatar -> order id
+    ended: bool = False
+
+    def wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id, "product": self.product.id, "name": self.product.name, "price": self.price,
+            "currency": self.product.currency, "stock": self.stock, "ends_at": self.ends_at,
+        }
+        if self.ended:
+            out["ended"] = True
+        return out
+
+
+class Commerce:
+    def __init__(self, room: str, catalog: Catalog, shoppers: Shoppers) -> None:
+        self.room = room
+        self.catalog = catalog
+        self.shoppers = shoppers
+        self._carts: dict[int, dict[tuple[str, str], int]] = {}
+        self._orders: dict[int, list[dict[str, Any]]] = {}
+        self.offers: dict[str, Offer] = {}
+        self.spotlight: dict[str, Any] | None = None
+        self._stock_changed: set[str] = set()
+        self._count = 0
+        self.events: list[Event] = []
+        self.staff: list[tuple[str, dict[str, Any]]] = []
+
+    # ---- what a joining visitor gets ---------------------------------------------------
+
+    def conversions(self) -> list[dict[str, Any]]:
+        """Each drop's orders against its stock (the newest ten)."""
+        recent = list(self.offers.values())[-10:]
+        return [{**o.wire(), "orders": len(o.orders), "initial": len(o.orders) + o.stock} for o in recent]
+
+    def running_offer(self, product: str) -> dict[str, Any] | None:
+        for offer in self.offers.values():
+            if offer.product.id == product and not offer.ended:
+                return offer.wire()
+        return None
+
+    def join_extras(self) -> dict[str, Any]:
+        return {"spotlight": self.spotlight, "offers": [o.wire() for o in self.offers.values() if not o.ended]}
+
+    # ---- inputs ------------------------------------------------------------------------
+
+    def apply(self, item: CommerceInput, now: int) -> tuple[int, dict[str, Any]]:
+        if isinstance(item, CommerceAct):
+            return item.ref, self._staff(item, now)
+        if self.shoppers.name_of(item.avatar) is None:
+            return item.ref, error(ErrorCode.NOT_JOINED, f"you are not in room {self.room!r}")
+        if isinstance(item, ProductView):
+            product = self.catalog.product(item.product)
+            if product is None:
+                return item.ref, error(ErrorCode.NOT_FOUND, f"no product {item.product[:64]!r} here")
+            self.shoppers.shopped("viewed", item.avatar, product.id)
+            return item.ref, ok(product=product.model_dump(mode="json"))
+        if isinstance(item, ProductTry):
+            return item.ref, self._try(item)
+        if isinstance(item, CartAdd):
+            return item.ref, self._cart_add(item)
+        if isinstance(item, CartGet):
+            return item.ref, ok(cart=self.cart(item.avatar))
+        return item.ref, self._claim(item, now)
+
+    def _variant(self, product_id: str, variant_id: str) -> tuple[Product, Any]:
+        product = self.catalog.product(product_id)
+        if product is None:
+            raise _Refusal(ErrorCode.NOT_FOUND, f"no product {product_id[:64]!r} here")
+        variant = next((v for v in product.variants if v.id == variant_id), None)
+        if variant is None:
+            raise _Refusal(ErrorCode.NOT_FOUND, f"{product.name} has no variant {variant_id[:64]!r}")
+        return product, variant
+
+    def _try(self, t: ProductTry) -> dict[str, Any]:
+        try:
+            product, variant = self._variant(t.product, t.variant)
+        except _Refusal as r:
+            return r.reply
+        wear = {"product": product.id, "variant": variant.id, "name": product.name}
+        for key in ("color", "size", "hex"):
+            if getattr(variant, key) is not None:
+                wear[key] = getattr(variant, key)
+        if product.tags:
+            wear["kind"] = product.tags[0]
+        self.shoppers.wear(t.avatar, wear)
+        self.shoppers.shopped("tried", t.avatar, product.id)
+        return ok(wear=wear)
+
+    def _cart_add(self, c: CartAdd) -> dict[str, Any]:
+        try:
+            _, variant = self._variant(c.product, c.variant)
+        except _Refusal as r:
+            return r.reply
+        cart = self._carts.setdefault(c.avatar, {})
+        key = (c.product, c.variant)
+        qty = cart.get(key, 0) + c.qty
+        if qty > min(MAX_QTY, variant.stock):
+            if variant.stock == 0:
+                return error(ErrorCode.SOLD_OUT, "this variant is sold out")
+            return error(ErrorCode.BAD_REQUEST, f"at most {min(MAX_QTY, variant.stock)} of this variant per cart")
+        if key not in cart and len(cart) >= MAX_CART_LINES:
+            return error(ErrorCode.BAD_REQUEST, f"a cart holds at most {MAX_CART_LINES} lines")
+        cart[key] = qty
+        self.shoppers.shopped("cart", c.avatar, c.product)
+        return ok(cart=self.cart(c.avatar))
+
+    def cart(self, avatar: int) -> dict[str, Any]:
+        items = []
+        total = 0.0
+        for (product_id, variant_id), qty in self._carts.get(avatar, {}).items():
+            product, variant = self._variant(product_id, variant_id)
+            line = {"product": product.id, "variant": variant.id, "name": product.name, "qty": qty, "price": product.price}
+            for key in ("color", "size"):
+                if getattr(variant, key) is not None:
+                    line[key] = getattr(variant, key)
+            items.append(line)
+            total += qty * product.price
+        currency = self.catalog.products[0].currency if self.catalog.products else "EUR"
+        return {"items": items, "total": round(total, 2), "currency": currency, "orders": list(self._orders.get(avatar, []))}
+
+    def _claim(self, c: OfferClaim, now: int) -> dict[str, Any]:
+        offer = self.offers.get(c.offer)
+        if offer is None:
+            return error(ErrorCode.NOT_FOUND, f"no offer {c.offer[:64]!r}")
+        mine = offer.orders.get(c.avatar)
+        if mine is not None:  # at most one per visitor: a repeated claim gets the same order
+            return ok(order=mine)
+        if offer.stock <= 0:  # sold out, whether or not the drop has been closed since
+            return error(ErrorCode.SOLD_OUT, "sold out")
+        if offer.ended or now >= offer.ends_at:
+            return error(ErrorCode.CLOSED, "this offer has ended")
+        offer.stock -= 1
+        self._count += 1
+        order = f"o{now:x}-{self._count}"
+        offer.orders[c.avatar] = order
+        self._orders.setdefault(c.avatar, []).append(
+            {"order": order, "offer": offer.id, "product": offer.product.id, "name": offer.product.name,
+             "price": offer.price, "currency": offer.product.currency, "t": now}
+        )
+        self._stock_changed.add(offer.id)
+        self.shoppers.shopped("claimed", c.avatar, offer.product.id)
+        return ok(order=order)
+
+    # ---- staff -------------------------------------------------------------------------
+
+    def _staff(self, act: CommerceAct, now: int) -> dict[str, Any]:
+        product = self.catalog.product(act.params["product"])
+        if product is None:
+            return error(ErrorCode.NOT_FOUND, f"no product {act.params['product'][:64]!r} in this room's catalog")
+        entry: dict[str, Any] = {"t": now, "by": act.staff.name, "role": act.staff.role, "action": act.action,
+                                 "room": self.room, "id": product.id, "name": product.name}
+        if act.action == "spotlight":
+            self.spotlight = {"product": product.model_dump(mode="json"), "t": now, "by": act.staff.name}
+            self.events.append(Event(None, "spotlight", self.spotlight))
+            self.staff.append(("modlog", entry))
+            return ok()
+        self._count += 1
+        offer = Offer(f"d{now:x}-{self._count}", product, float(act.params["price"]), int(act.params["stock"]),
+                      now + int(float(act.params["seconds"]) * 1000))
+        self.offers[offer.id] = offer
+        for stale in [o.id for o in self.offers.values() if o.ended][:-KEEP_ENDED]:
+            del self.offers[stale]  # bounded: old drops go (their orders stay in the carts)
+        self.events.append(Event(None, "offer", offer.wire()))
+        self.staff.append(("offer", {"room": self.room, **offer.wire(), "orders": 0}))
+        self.staff.append(("modlog", {**entry, "text": f"{offer.stock} at {offer.price:.2f} for {act.params['seconds']} s"}))
+        return ok(offer=offer.id)
+
+    # ---- once per tick -----------------------------------------------------------------
+
+    def finish(self, now: int) -> None:
+        """Stock updates (at most one per offer per tick) and offers that just ended."""
+        for offer in self.offers.values():
+            if offer.ended:
+                continue
+            if offer.stock <= 0 or now >= offer.ends_at:
+                offer.ended = True
+                self._stock_changed.add(offer.id)
+        for offer_id in sorted(self._stock_changed):
+            offer = self.offers[offer_id]
+            self.events.append(Event(None, "offer", offer.wire()))
+            self.staff.append(("offer", {"room": self.room, **offer.wire(), "orders": len(offer.orders)}))
+        self._stock_changed.clear()
+
+
+class _Refusal(Exception):
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        self.reply = error(code, message)

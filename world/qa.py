@@ -1,0 +1,91 @@
+"""Live Q&A: visitors ask, vote (once each), staff answer. Time is server ms.
+
+Votes are keyed by avatar id, which a resumed visitor keeps, so voting again after a
+reconnect changes nothing. The room sends the top list when it changed, at most once a second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+TOP = 10
+BROADCAST_EVERY_MS = 1000
+MAX_QUESTIONS = 1000  # oldest unanswered-and-unvoted ones make room first
+STAFF_QUEUE = 200  # what the host console gets (the top list goes to visitors)
+
+
+@dataclass(slots=True)
+class Question:
+    id: str
+    text: str
+    avatar: int
+    name: str
+    t: int
+    voters: set[int] = field(default_factory=set)
+    answer: str | None = None
+
+    def wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "text": self.text, "votes": len(self.voters),
+                               "from": {"id": self.avatar, "name": self.name}}
+        if self.answer is not None:
+            out["answer"] = self.answer
+        return out
+
+    def staff_wire(self) -> dict[str, Any]:
+        out = self.wire()
+        out["t"] = self.t
+        return out
+
+
+class QABoard:
+    def __init__(self) -> None:
+        self._questions: dict[str, Question] = {}
+        self._count = 0
+        self.changed = False
+        self._sent_at = -BROADCAST_EVERY_MS
+
+    def __len__(self) -> int:
+        return len(self._questions)
+
+    def ask(self, avatar: int, name: str, text: str, now: int) -> Question:
+        if len(self._questions) >= MAX_QUESTIONS:
+            stale = min(self._questions.values(), key=lambda q: (q.answer is None, len(q.voters), q.t))
+            del self._questions[stale.id]
+        self._count += 1
+        q = Question(f"q{now:x}-{self._count}", text, avatar, name, now)
+        self._questions[q.id] = q
+        self.changed = True
+        return q
+
+    def get(self, qid: str) -> Question | None:
+        return self._questions.get(qid)
+
+    def vote(self, q: Question, avatar: int) -> int:
+        if avatar not in q.voters:
+            q.voters.add(avatar)
+            self.changed = True
+        return len(q.voters)
+
+    def answer(self, q: Question, text: str) -> None:
+        q.answer = text
+        self.changed = True
+
+    def top(self) -> list[dict[str, Any]]:
+        ranked = sorted(self._questions.values(), key=lambda q: (-len(q.voters), q.t))
+        return [q.wire() for q in ranked[:TOP]]
+
+    def queue(self) -> list[dict[str, Any]]:
+        """What staff see: the newest questions (STAFF_QUEUE) and the top-voted, newest first."""
+        newest = sorted(self._questions.values(), key=lambda q: -q.t)[:STAFF_QUEUE]
+        top = sorted(self._questions.values(), key=lambda q: (-len(q.voters), q.t))[:TOP]
+        shown = {q.id: q for q in newest + top}.values()
+        return [q.staff_wire() for q in sorted(shown, key=lambda q: -q.t)]
+
+    def due(self, now: int) -> bool:
+        """Whether the changed list should go out now (rate-limited to once a second)."""
+        if self.changed and now - self._sent_at >= BROADCAST_EVERY_MS:
+            self.changed = False
+            self._sent_at = now
+            return True
+        return False

@@ -1,0 +1,1 @@
+"""Show state machines (one per event kind); pure, time and randomness passed in."""

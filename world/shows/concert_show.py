@@ -1,0 +1,60 @@
+"""A concert in a room: the host's ``show.start`` / ``concert.cue`` as inputs, ``show`` events
+at the start, at every jump and at every cue boundary (clients can also compute the current
+cue from the state alone: every cue carries its server-time start)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from world.protocol import ErrorCode, error, ok
+from world.shows.concert import Concert, Setlist
+from world.social import Event, Staff
+
+
+@dataclass(slots=True)
+class ConcertAct:
+    ref: int
+    staff: Staff
+    action: str  # "show.start" | "concert.cue"
+    params: dict[str, Any]
+
+
+class ConcertShow:
+    def __init__(self, room: str, setlist: Setlist) -> None:
+        self.room = room
+        self.concert = Concert(setlist)
+        self.events: list[Event] = []
+        self.staff: list[tuple[str, dict[str, Any]]] = []
+        self._shown: tuple[str | None, str] | None = None  # (cue, phase) last announced
+
+    def join_extras(self, avatar: int, now: int) -> dict[str, Any]:
+        return {"show": self.concert.state(now)}
+
+    def apply(self, act: ConcertAct, now: int) -> tuple[int, dict[str, Any]]:
+        if act.action == "show.start":
+            self.concert.start(now)
+        else:
+            at = int(act.params.get("at") or now + int(self.concert.setlist.lead_s * 1000))
+            if at < now - 1000:
+                return act.ref, error(ErrorCode.BAD_REQUEST, "`at` is in the past")
+            try:
+                self.concert.cue(act.params["cue"], at)
+            except KeyError:
+                return act.ref, error(ErrorCode.NOT_FOUND, f"no cue {act.params['cue'][:64]!r} in the set list")
+        self._announce(now, force=True)
+        self.staff.append(("modlog", {"t": now, "by": act.staff.name, "role": act.staff.role, "action": act.action,
+                                      "room": self.room, "id": act.params.get("cue") or self.concert.setlist.id}))
+        state = self.concert.state(now)
+        return act.ref, ok(t0=state["t0"], ends_at=state.get("ends_at"))
+
+    def finish(self, now: int) -> None:
+        self._announce(now)
+
+    def _announce(self, now: int, *, force: bool = False) -> None:
+        state = self.concert.state(now)
+        key = (state.get("cue"), state["phase"])
+        if force or (self.concert.running and key != self._shown):
+            self._shown = key
+            self.events.append(Event(None, "show", state))
+            self.staff.append(("show", {"room": self.room, **state}))

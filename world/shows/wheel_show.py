@@ -1,0 +1,88 @@
+"""The wheel show in a room: bets and host actions as room inputs, ``show`` / ``payout`` /
+``leaderboard`` as events. Rules and the draw are in :mod:`world.shows.wheel`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from world.protocol import ErrorCode, error, ok
+from world.shows.wheel import Wheel, WheelError
+from world.social import Event, Staff
+
+
+@dataclass(slots=True)
+class PlaceBet:
+    ref: int
+    avatar: int
+    round: str
+    segment: str
+    amount: int
+    bet_id: str
+
+
+@dataclass(slots=True)
+class WheelAct:
+    """``wheel.open`` (params: seconds, seed) or ``wheel.spin``, by staff."""
+
+    ref: int
+    staff: Staff
+    action: str
+    params: dict[str, Any]
+
+
+class Players(Protocol):
+    def name_of(self, avatar: int) -> str | None: ...
+
+
+class WheelShow:
+    def __init__(self, room: str, players: Players) -> None:
+        self.room = room
+        self.players = players
+        self.wheel = Wheel()
+        self.events: list[Event] = []
+        self.staff: list[tuple[str, dict[str, Any]]] = []
+        self._changed = False
+
+    def join_extras(self, avatar: int, now: int) -> dict[str, Any]:
+        return {"show": self.wheel.state(now), "balance": self.wheel.balance(avatar)}
+
+    def apply(self, item: PlaceBet | WheelAct, now: int) -> tuple[int, dict[str, Any]]:
+        try:
+            if isinstance(item, WheelAct):
+                return item.ref, self._host(item, now)
+            name = self.players.name_of(item.avatar)
+            if name is None:
+                return item.ref, error(ErrorCode.NOT_JOINED, f"you are not in room {self.room!r}")
+            balance = self.wheel.bet(item.avatar, name, item.round, item.segment, item.amount, item.bet_id, now)
+            self._changed = True
+            return item.ref, ok(balance=balance)
+        except WheelError as exc:
+            return item.ref, error(ErrorCode(exc.code), exc.message)
+
+    def _host(self, act: WheelAct, now: int) -> dict[str, Any]:
+        if act.action == "wheel.open":
+            r = self.wheel.open(now, float(act.params["seconds"]), act.params["seed"])
+            reply = ok(round=r.id, commit=self.wheel.state(now)["commit"], ends_at=r.closes_at)
+        else:
+            r = self.wheel.spin(now)
+            reply = ok(round=r.id)
+        self._changed = True
+        self.staff.append(("modlog", {"t": now, "by": act.staff.name, "role": act.staff.role,
+                                      "action": act.action, "room": self.room, "id": r.id}))
+        return reply
+
+    def finish(self, now: int) -> None:
+        changed, payouts = self.wheel.advance(now)
+        if changed or self._changed:
+            state = self.wheel.state(now)
+            self.events.append(Event(None, "show", state))
+            self.staff.append(("show", {"room": self.room, **state}))
+        self._changed = False
+        r = self.wheel.round
+        for avatar, won, balance in payouts:
+            self.events.append(Event((avatar,), "payout", {"round": r.id if r else "", "won": won, "balance": balance}))
+        if payouts:
+            board = {"top": self.wheel.leaderboard()}
+            self.events.append(Event(None, "leaderboard", board))
+            self.staff.append(("leaderboard", {"room": self.room, **board}))

@@ -1,0 +1,407 @@
+"""The social layer of a room: chat, reactions, live Q&A, the assistant and moderation.
+
+Inputs come from visitors (``Say``, ``React``, ``Ask``, ``Vote``, ``AssistAsk``) and from staff
+(``StaffAct``, already checked against the staff member's role by the transport). They are
+applied in the room's ``step`` like everything else; what they produce goes into the outbox as
+*events* (an event name, a payload and who gets it) and *staff* messages (the feed of the
+room's host consoles). Time is server ms.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
+
+from world.assistant import Assistant
+from world.catalog import Catalog
+from world.chat import STAFF_ID, Chat, ChatMessage
+from world.moderation import Moderation
+from world.protocol import ErrorCode, error, ok
+from world.qa import QABoard
+from world.reactions import Reactions
+
+MINUTE_MS = 60_000
+Recipients = tuple[int, ...] | None  # None: every avatar in the room
+
+
+class Event(NamedTuple):
+    to: Recipients
+    name: str
+    payload: dict[str, Any]
+
+
+class Staff(NamedTuple):
+    name: str
+    role: str
+
+
+@dataclass(slots=True)
+class Say:
+    ref: int
+    avatar: int
+    text: str
+    scope: str
+    filtered: bool = False
+
+
+@dataclass(slots=True)
+class React:
+    avatar: int
+    emoji: str
+
+
+@dataclass(slots=True)
+class Ask:
+    ref: int
+    avatar: int
+    text: str
+
+
+@dataclass(slots=True)
+class Vote:
+    ref: int
+    avatar: int
+    question: str
+
+
+@dataclass(slots=True)
+class AssistAsk:
+    ref: int
+    avatar: int
+    text: str
+
+
+@dataclass(slots=True)
+class StaffAct:
+    """A staff action (``mod.mute``, ``chat.pin``, ``qa.answer``, ``host.watch`` ...)."""
+
+    ref: int
+    staff: Staff
+    action: str
+    params: dict[str, Any]
+
+
+SocialInput = Say | React | Ask | Vote | AssistAsk | StaffAct
+
+
+class Members(Protocol):
+    """What the social layer needs to know about the room's avatars."""
+
+    def name_of(self, avatar: int) -> str | None: ...
+
+    def session_of(self, avatar: int) -> str | None: ...
+
+    def is_viewing(self, avatar: int) -> bool: ...
+
+    def near(self, avatar: int) -> list[int]: ...
+
+    def remove(self, avatar: int) -> bool: ...
+
+
+class Social:
+    def __init__(self, room: str, catalog: Catalog, members: Members) -> None:
+        self.room = room
+        self.members = members
+        self.chat = Chat()
+        self.mod = Moderation()
+        self.qa = QABoard()
+        self.reactions = Reactions()
+        self.assistant = Assistant(room, catalog)
+        self._chat_times: deque[int] = deque()
+        self._names: dict[int, str] = {}  # everyone who spoke here, for moderating them after they left
+        # filled by the room's step: what to send
+        self.events: list[Event] = []
+        self.staff: list[tuple[str, dict[str, Any]]] = []
+        self.removed: list[int] = []
+
+    # ---- membership hooks --------------------------------------------------------------
+
+    def refused(self, avatar: int, session: str | None) -> dict[str, Any] | None:
+        if self.mod.is_banned(avatar, session):
+            return error(ErrorCode.BANNED, f"you are banned from room {self.room!r}")
+        return None
+
+    def join_extras(self, avatar: int, now: int) -> dict[str, Any]:
+        """What the ``join`` ack carries for the social layer."""
+        return {
+            "chat": self.chat.history(),
+            "pinned": self.chat.pinned,
+            "slow": self.chat.slow_s,
+            "qa": {"top": self.qa.top()},
+            "assist": self.assistant.conversation(avatar),
+        }
+
+    def attached(self, avatar: int) -> None:
+        """The avatar's visitor is back: hand over staff replies it missed."""
+        ticket = self.assistant.of_avatar(avatar)
+        if ticket is not None and ticket.undelivered:
+            for msg in ticket.undelivered:
+                self.events.append(Event((avatar,), "assist", msg))
+            ticket.undelivered.clear()
+
+    # ---- inputs ------------------------------------------------------------------------
+
+    def apply(self, item: SocialInput, now: int) -> tuple[int, dict[str, Any]] | None:
+        """Apply one input; returns (ref, reply) for inputs that are answered."""
+        if isinstance(item, React):
+            if self.members.name_of(item.avatar) is not None:
+                self.reactions.add(item.avatar, item.emoji)
+            return None
+        if isinstance(item, Say):
+            return item.ref, self._say(item, now)
+        if isinstance(item, Ask):
+            return item.ref, self._ask(item, now)
+        if isinstance(item, Vote):
+            return item.ref, self._vote(item)
+        if isinstance(item, AssistAsk):
+            return item.ref, self._assist(item, now)
+        return item.ref, self._staff(item, now)
+
+    def _member(self, avatar: int) -> str:
+        name = self.members.name_of(avatar)
+        if name is None:
+            raise _Refusal(ErrorCode.NOT_JOINED, f"you are not in room {self.room!r}")
+        self._names[avatar] = name
+        return name
+
+    def _say(self, s: Say, now: int) -> dict[str, Any]:
+        try:
+            name = self._member(s.avatar)
+        except _Refusal as r:
+            return r.reply
+        mute = self.mod.mute_of(s.avatar, now)
+        if mute is not None and not mute.shadow:
+            return _muted(mute.until, now)
+        wait = self.chat.slow_wait(s.avatar, now)
+        if wait > 0:
+            return error(ErrorCode.RATE_LIMITED, f"slow mode: wait {wait:.0f} s before your next message")
+        msg = ChatMessage(self.chat.next_id(now), s.avatar, name, s.text, s.scope, now,
+                          shadow=mute is not None, filtered=s.filtered)
+        self.chat.add(msg)
+        self._chat_times.append(now)
+        if msg.shadow:
+            to: Recipients = (s.avatar,)  # the sender believes it went out
+        elif s.scope == "near":
+            to = tuple(self.members.near(s.avatar))
+        else:
+            to = None
+        self.events.append(Event(to, "chat", msg.wire()))
+        self.staff.append(("chat", msg.staff_wire(self.room)))
+        return ok(id=msg.id, filtered=True) if s.filtered else ok(id=msg.id)
+
+    def _ask(self, a: Ask, now: int) -> dict[str, Any]:
+        try:
+            name = self._member(a.avatar)
+        except _Refusal as r:
+            return r.reply
+        mute = self.mod.mute_of(a.avatar, now)
+        if mute is not None and not mute.shadow:
+            return _muted(mute.until, now)
+        q = self.qa.ask(a.avatar, name, a.text, now)
+        return ok(id=q.id)
+
+    def _vote(self, v: Vote) -> dict[str, Any]:
+        try:
+            self._member(v.avatar)
+        except _Refusal as r:
+            return r.reply
+        q = self.qa.get(v.question)
+        if q is None:
+            return error(ErrorCode.NOT_FOUND, f"no question {v.question[:64]!r}")
+        return ok(votes=self.qa.vote(q, v.avatar))
+
+    def _assist(self, a: AssistAsk, now: int) -> dict[str, Any]:
+        try:
+            name = self._member(a.avatar)
+        except _Refusal as r:
+            return r.reply
+        got = self.assistant.ask(a.avatar, name, a.text, now)
+        self.staff.append(("ticket", got.ticket.wire(self.room)))
+        reply = ok(ticket=got.ticket.id, handoff=got.handoff, confidence=got.confidence)
+        if got.answer is not None:
+            reply["answer"] = got.answer
+        return reply
+
+    # ---- staff -------------------------------------------------------------------------
+
+    def _staff(self, act: StaffAct, now: int) -> dict[str, Any]:
+        handler = _STAFF_ACTIONS.get(act.action)
+        if handler is None:
+            return error(ErrorCode.BAD_REQUEST, f"unknown staff action {act.action[:64]!r}")
+        try:
+            return handler(self, act, now)
+        except _Refusal as r:
+            return r.reply
+
+    def _log(self, act: StaffAct, now: int, **fields: Any) -> None:
+        entry = {"t": now, "by": act.staff.name, "role": act.staff.role, "action": act.action, "room": self.room}
+        entry.update({k: v for k, v in fields.items() if v is not None})
+        self.staff.append(("modlog", self.mod.record(entry)))
+
+    def _target(self, act: StaffAct) -> tuple[int, str]:
+        avatar = int(act.params["avatar"])
+        name = self.members.name_of(avatar) or self._names.get(avatar)
+        if name is None:
+            raise _Refusal(ErrorCode.NOT_FOUND, f"no avatar {avatar} in room {self.room!r}")
+        return avatar, name
+
+    def _staff_say(self, act: StaffAct, now: int) -> dict[str, Any]:
+        msg = ChatMessage(self.chat.next_id(now), STAFF_ID, act.staff.name, act.params["text"], "room", now,
+                          staff=True, filtered=bool(act.params.get("filtered")))
+        self.chat.add(msg)
+        self._chat_times.append(now)
+        self.events.append(Event(None, "chat", msg.wire()))
+        self.staff.append(("chat", msg.staff_wire(self.room)))
+        self._log(act, now, id=msg.id, text=msg.text)
+        return ok(id=msg.id)
+
+    def _pin(self, act: StaffAct, now: int) -> dict[str, Any]:
+        text = act.params.get("text") or ""
+        self.chat.pinned = {"text": text, "by": act.staff.name, "t": now} if text else None
+        self.events.append(Event(None, "pin", self.chat.pinned or {"text": None}))
+        self.staff.append(("pin", {"room": self.room, **(self.chat.pinned or {"text": None})}))
+        self._log(act, now, text=text or None)
+        return ok()
+
+    def _delete(self, act: StaffAct, now: int) -> dict[str, Any]:
+        msg = self.chat.delete(act.params["id"])
+        if msg is None:
+            return error(ErrorCode.NOT_FOUND, f"no message {act.params['id'][:64]!r}")
+        self.events.append(Event(None, "chat.delete", {"id": msg.id}))
+        self.staff.append(("chat.delete", {"room": self.room, "id": msg.id}))
+        self._log(act, now, id=msg.id, avatar=msg.avatar or None, name=msg.name, text=msg.text)
+        return ok()
+
+    def _mute(self, act: StaffAct, now: int) -> dict[str, Any]:
+        avatar, name = self._target(act)
+        shadow = act.action == "mod.shadow"
+        minutes = float(act.params.get("minutes") or (60 if shadow else 10))
+        mute = self.mod.mute(avatar, name, now + int(minutes * MINUTE_MS), shadow=shadow)
+        if not shadow:  # a shadow-muted visitor is not told
+            self.events.append(Event((avatar,), "moderation", {"action": "muted", "until": mute.until}))
+        self._log(act, now, avatar=avatar, name=name, minutes=minutes)
+        return ok(until=mute.until)
+
+    def _unmute(self, act: StaffAct, now: int) -> dict[str, Any]:
+        avatar, name = self._target(act)
+        was = self.mod.mute_of(avatar, now)
+        if not self.mod.unmute(avatar):
+            return error(ErrorCode.NOT_FOUND, f"{name} is not muted")
+        if was is not None and not was.shadow:
+            self.events.append(Event((avatar,), "moderation", {"action": "unmuted"}))
+        self._log(act, now, avatar=avatar, name=name)
+        return ok()
+
+    def _remove(self, act: StaffAct, now: int) -> dict[str, Any]:
+        avatar, name = self._target(act)
+        banned = act.action == "mod.ban"
+        if banned:
+            self.mod.ban(avatar, name, self.members.session_of(avatar))
+        self.events.append(Event((avatar,), "moderation", {"action": "banned" if banned else "kicked"}))
+        if self.members.remove(avatar):
+            self.removed.append(avatar)
+        self._log(act, now, avatar=avatar, name=name)
+        return ok()
+
+    def _unban(self, act: StaffAct, now: int) -> dict[str, Any]:
+        avatar = int(act.params["avatar"])
+        if not self.mod.unban(avatar):
+            return error(ErrorCode.NOT_FOUND, f"avatar {avatar} is not banned")
+        self._log(act, now, avatar=avatar, name=self._names.get(avatar))
+        return ok()
+
+    def _slow(self, act: StaffAct, now: int) -> dict[str, Any]:
+        seconds = int(act.params["seconds"])
+        self.chat.slow_s = seconds
+        self.events.append(Event(None, "moderation", {"action": "slow", "seconds": seconds}))
+        self._log(act, now, seconds=seconds)
+        return ok()
+
+    def _answer(self, act: StaffAct, now: int) -> dict[str, Any]:
+        q = self.qa.get(act.params["id"])
+        if q is None:
+            return error(ErrorCode.NOT_FOUND, f"no question {act.params['id'][:64]!r}")
+        self.qa.answer(q, act.params["text"])
+        self._log(act, now, id=q.id, text=act.params["text"])
+        return ok()
+
+    def _reply(self, act: StaffAct, now: int) -> dict[str, Any]:
+        got = self.assistant.reply(act.params["ticket"], act.staff.name, act.params["text"], now)
+        if got is None:
+            return error(ErrorCode.NOT_FOUND, f"no ticket {act.params['ticket'][:80]!r}")
+        ticket, msg = got
+        delivered = self.members.is_viewing(ticket.avatar)
+        if delivered:
+            self.events.append(Event((ticket.avatar,), "assist", msg))
+        else:
+            ticket.undelivered.append(msg)  # sent when the visitor resumes
+        self.staff.append(("ticket", ticket.wire(self.room)))
+        self._log(act, now, id=ticket.id, avatar=ticket.avatar, name=ticket.name)
+        return ok(delivered=delivered)
+
+    def _watch(self, act: StaffAct, now: int) -> dict[str, Any]:
+        return ok(
+            chat=self.chat.staff_history(self.room),
+            qa=self.qa.queue(),
+            tickets=[t.wire(self.room) for t in self.assistant.tickets()],
+            log=list(self.mod.log),
+            muted=self.mod.muted(now),
+            banned=self.mod.banned(),
+            slow=self.chat.slow_s,
+            pinned=self.chat.pinned,
+        )
+
+    # ---- once per tick -----------------------------------------------------------------
+
+    def finish(self, now: int, rng: random.Random) -> None:
+        """Per-tick aggregates: one ``reactions`` message, the (rate-limited) Q&A list."""
+        burst = self.reactions.drain(now, rng)
+        if burst is not None:
+            self.events.append(Event(None, "reactions", burst))
+        if self.qa.due(now):
+            self.events.append(Event(None, "qa", {"top": self.qa.top()}))
+            self.staff.append(("qa.queue", {"room": self.room, "questions": self.qa.queue()}))
+
+    def stats(self, now: int, attendees: int) -> dict[str, Any]:
+        while self._chat_times and self._chat_times[0] <= now - MINUTE_MS:
+            self._chat_times.popleft()
+        return {
+            "room": self.room,
+            "t": now,
+            "attendees": attendees,
+            "chat_per_min": len(self._chat_times),
+            "reactions_per_min": self.reactions.per_minute(now),
+            "questions": len(self.qa),
+            "open_tickets": self.assistant.open_count(),
+        }
+
+
+def _muted(until: int, now: int) -> dict[str, Any]:
+    minutes = max(1, -(-(until - now) // MINUTE_MS))  # rounded up
+    reply = error(ErrorCode.MUTED, f"a moderator muted you for {minutes} more minute{'s' if minutes > 1 else ''}")
+    reply["error"]["until"] = until  # server ms: clients show it in local time
+    return reply
+
+
+class _Refusal(Exception):
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        self.reply = error(code, message)
+
+
+_STAFF_ACTIONS = {
+    "chat": Social._staff_say,
+    "chat.pin": Social._pin,
+    "chat.delete": Social._delete,
+    "mod.mute": Social._mute,
+    "mod.shadow": Social._mute,
+    "mod.unmute": Social._unmute,
+    "mod.kick": Social._remove,
+    "mod.ban": Social._remove,
+    "mod.unban": Social._unban,
+    "mod.slow": Social._slow,
+    "qa.answer": Social._answer,
+    "assist.reply": Social._reply,
+    "host.watch": Social._watch,
+}
