@@ -1,8 +1,9 @@
 """A lean crowd of visitors for benchmarks: raw websockets speaking Engine.IO 4 + Socket.IO msgpack.
 
 A python-socketio client costs several tasks and layers per message; to put thousands of
-visitors on the same 2-core machine as the server, each swarm visitor is one websocket and one
-reader task, sends pre-encoded packets, and decodes only what it measures. It speaks the real
+visitors on the same 2-core machine as the server, each swarm visitor is one picows websocket
+(frames handled in a callback, no reader task), sends pre-encoded packets, and decodes only
+what it measures. It speaks the real
 protocol (PROTOCOL.md): handshake, CONNECT with auth, ``welcome``, ``join`` with an ack,
 ``move`` at ``hz``, engine.io pings, and the binary ``tick``; optionally room ``chat`` (with
 an ack) and ``react``, and it reads the ``chat`` and ``reactions`` events every visitor gets.
@@ -18,16 +19,18 @@ seen by the room).
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import random
 import time
+import zlib
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import msgpack
 import numpy as np
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from world.interest import RECORD
 from world.scene import Scene
@@ -40,6 +43,8 @@ _HEAD = b"\x83\xa4type\x02\xa4data\x92"
 TICK_PREFIX = _HEAD + msgpack.packb("tick")
 CHAT_PREFIX = _HEAD + msgpack.packb("chat")
 REACTIONS_PREFIX = _HEAD + msgpack.packb("reactions")
+PREFIX_LEN = len(TICK_PREFIX)
+logging.getLogger("picows").setLevel(logging.WARNING)  # it logs every connection at INFO
 CHAT_TEXTS = ("What a show!", "Encore!", "Best night ever", "Ciao da Milano", "Che spettacolo!", "Bravi!")
 
 
@@ -146,6 +151,27 @@ class ChatProbes:
             self.early.setdefault(mid, []).append(now)
 
 
+class _Link(WSListener):
+    """picows calls back on every frame straight from the socket's data_received: no reader
+    task, no future and no message object per frame, which is what made an aiohttp client
+    cost ~50 µs per visitor per tick on the machine it shares with the server."""
+
+    def __init__(self, visitor: "SwarmVisitor") -> None:
+        super().__init__()
+        self.visitor = visitor
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        # before the first frame: did the server accept compression?
+        if "permessage-deflate" in (transport.response.headers.get("sec-websocket-extensions") or ""):
+            self.visitor._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        self.visitor.on_frame(transport, frame)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.visitor.on_closed()
+
+
 class SwarmVisitor:
     def __init__(
         self,
@@ -165,30 +191,33 @@ class SwarmVisitor:
         self.id = -1
         self.p: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self.legs: Wanderer | None = None
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.tr: WSTransport | None = None
+        self._inflate: Any = None  # a zlib stream when the server accepted permessage-deflate
         self._acks: dict[int, asyncio.Future[Any]] = {}
         self._next_ack = 1
         self.joined = asyncio.Event()
         self.connected = asyncio.Event()
+        self.closed = asyncio.Event()
         self.seq = 0
         self.react_due = self.rng.random()  # de-phased: reactions do not all go out together
         self.reacts: list[bytes] = []  # a pre-encoded `react` per emoji of the room
 
-    async def run(self, session: aiohttp.ClientSession) -> None:
+    async def run(self) -> None:
         s = self.swarm
         url = s.url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
+        # Like a browser, ask for compression when told to; the server decides (it declines by default).
+        headers = {"Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits"} if s.compress else None
         try:
-            self.ws = await session.ws_connect(
-                url, autoping=False, max_msg_size=0, heartbeat=None, compress=15 if s.compress else 0
+            tr, _ = await ws_connect(
+                lambda: _Link(self), url, extra_headers=headers, websocket_handshake_timeout=30, max_frame_size=1 << 24
             )
         except Exception:
             s.stats.connect_failures += 1
             return
-        ws = self.ws
-        reader = asyncio.create_task(self._read(ws))
+        self.tr = tr
         try:
             auth = {"name": f"Swarm {self.index}", "look": {"color": "#%06x" % self.rng.randrange(1 << 24)}}
-            await ws.send_bytes(msgpack.packb({"type": CONNECT, "nsp": "/", "data": auth}))
+            self.send(msgpack.packb({"type": CONNECT, "nsp": "/", "data": auth}))
             await asyncio.wait_for(self.connected.wait(), 30)  # events before CONNECT is done are dropped
             ack = await self.call("join", {"room": s.room})
             if not ack.get("ok"):
@@ -205,35 +234,36 @@ class SwarmVisitor:
             if self.probe:
                 s.probes.add_probe(self.id)
             self.joined.set()
-            await reader  # walking is done by Swarm._mover; this task lives as long as the socket
+            await self.closed.wait()  # walking is done by Swarm._mover; frames arrive in on_frame
         finally:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
-            await ws.close()
+            tr.disconnect(graceful=False)
+
+    def send(self, data: bytes) -> None:
+        tr = self.tr
+        if tr is not None and not self.closed.is_set():
+            tr.send(WSMsgType.BINARY, data)
 
     async def call(self, event: str, data: Any, timeout: float = 30.0) -> Any:
-        assert self.ws is not None
         ack_id = self._next_ack
         self._next_ack += 1
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._acks[ack_id] = fut
-        await self.ws.send_bytes(msgpack.packb({"type": EVENT, "nsp": "/", "data": [event, data], "id": ack_id}))
+        self.send(msgpack.packb({"type": EVENT, "nsp": "/", "data": [event, data], "id": ack_id}))
         try:
             return await asyncio.wait_for(fut, timeout)
         finally:
             self._acks.pop(ack_id, None)
 
-    async def step(self, dt: float) -> None:
+    def step(self, dt: float) -> None:
         """One walking step (and the reactions due): called by the swarm's mover at this visitor's phase."""
-        ws = self.ws
-        if self.legs is None or ws is None or ws.closed:
+        if self.legs is None or self.closed.is_set():
             return
         s = self.swarm
         if s.react_rate > 0 and self.reacts:
             self.react_due += s.react_rate * dt
             while self.react_due >= 1.0:
                 self.react_due -= 1.0
-                await ws.send_bytes(self.rng.choice(self.reacts))
+                self.send(self.rng.choice(self.reacts))
                 s.stats.reactions_sent += 1
         p, yaw = self.legs.step(self.p, dt)
         if p == self.p:
@@ -242,9 +272,7 @@ class SwarmVisitor:
         self.seq += 1
         if self.probe:
             s.probes.remember(self.id, p, time.perf_counter())
-        await ws.send_bytes(
-            msgpack.packb({"type": EVENT, "nsp": "/", "data": ["move", {"p": list(p), "yaw": yaw, "seq": self.seq}]})
-        )
+        self.send(msgpack.packb({"type": EVENT, "nsp": "/", "data": ["move", {"p": list(p), "yaw": yaw, "seq": self.seq}]}))
         s.stats.moves_sent += 1
 
     async def say(self, k: int) -> None:
@@ -255,7 +283,7 @@ class SwarmVisitor:
         stats.chat_sent += 1
         try:
             ack = await self.call("chat", {"text": f"{CHAT_TEXTS[k % len(CHAT_TEXTS)]} #{k}"}, timeout=10.0)
-        except (asyncio.TimeoutError, ConnectionError, aiohttp.ClientError):
+        except (asyncio.TimeoutError, ConnectionError):
             stats.chat_refused["timeout"] += 1
             return
         if not isinstance(ack, dict) or not ack.get("ok"):
@@ -266,67 +294,88 @@ class SwarmVisitor:
         stats.chat_ack_ms.append((time.perf_counter() - t0) * 1000.0)
         s.chats.acked(str(ack["id"]), t0, stats)
 
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    def on_frame(self, tr: WSTransport, frame: WSFrame) -> None:
+        kind_ = frame.msg_type
+        if kind_ == WSMsgType.BINARY:
+            self.on_binary(frame)
+        elif kind_ == WSMsgType.TEXT:
+            text = self._inflated(frame).decode("ascii", "replace")
+            if text == "2":
+                tr.send(WSMsgType.TEXT, b"3")  # engine.io ping -> pong
+            elif text.startswith("1"):
+                tr.disconnect()
+        elif kind_ == WSMsgType.CLOSE:
+            tr.disconnect()
+
+    def _inflated(self, frame: WSFrame) -> bytes:
+        """The frame's payload; permessage-deflate keeps one stream per connection, so every
+        compressed frame goes through it, in order."""
+        if self._inflate is not None and frame.rsv1:
+            return bytes(self._inflate.decompress(frame.get_payload_as_bytes() + b"\x00\x00\xff\xff"))
+        return bytes(frame.get_payload_as_bytes())
+
+    def on_binary(self, frame: WSFrame) -> None:
         s = self.swarm
         stats = s.stats
-        try:
-            async for msg in ws:
-                if msg.type == aiohttp.WSMsgType.BINARY:
-                    data = msg.data
-                    size = len(data)
-                    stats.bytes_received += size
-                    if data.startswith(TICK_PREFIX):
-                        stats.tick_bytes += size
-                        if not self.observer:
-                            stats.ticks_received += 1
-                            continue
-                    elif data.startswith(REACTIONS_PREFIX):
-                        stats.reactions_bytes += size
-                        stats.reactions_received += 1
-                        if not self.observer:
-                            continue
-                    elif data.startswith(CHAT_PREFIX):
-                        stats.chat_bytes += size
-                        stats.chat_received += 1
-                        if not self.observer:
-                            continue
-                    pkt = msgpack.unpackb(data)
-                    kind = pkt.get("type")
-                    if kind == EVENT:
-                        event = pkt["data"][0]
-                        if event == "tick":
-                            stats.ticks_received += 1
-                            if self.observer:
-                                tick = pkt["data"][1]
-                                stats.tick_age_ms.append(time.time() * 1000.0 - tick["t"])
-                                s.probes.match(tick["pos"], time.perf_counter(), stats)
-                        elif event == "chat":
-                            msg_ = pkt["data"][1]
-                            if msg_["from"]["id"] != self.id:  # seen by someone else than the sender
-                                s.chats.seen(str(msg_["id"]), time.perf_counter(), stats)
-                        elif event == "reactions":
-                            stats.reactions_counted += sum(pkt["data"][1]["counts"].values())
-                        elif event == "correct":
-                            stats.corrections += 1
-                            self.p = tuple(pkt["data"][1]["p"])
-                            if self.legs:
-                                self.legs.corrected()
-                    elif kind == CONNECT:
-                        self.connected.set()
-                    elif kind == ACK:
-                        fut = self._acks.get(pkt.get("id"))
-                        if fut and not fut.done():
-                            fut.set_result(pkt["data"][0] if pkt.get("data") else None)
-                elif msg.type == aiohttp.WSMsgType.TEXT:
-                    if msg.data == "2":
-                        await ws.send_str("3")  # engine.io ping -> pong
-                    elif msg.data.startswith("1"):
-                        break
-                else:
-                    break
-        except (aiohttp.ClientError, ConnectionError):
-            pass
-        stats.disconnects += 1  # reached only when the server closed on us (not on cancel)
+        size = frame.payload_size
+        if not self.observer and not frame.rsv1:  # count without copying out of picows' buffer
+            if frame.get_payload_as_memoryview()[:PREFIX_LEN] == TICK_PREFIX:
+                stats.bytes_received += size
+                stats.tick_bytes += size
+                stats.ticks_received += 1
+                return
+        data = self._inflated(frame)
+        stats.bytes_received += size
+        if data.startswith(TICK_PREFIX):
+            stats.tick_bytes += size
+            if not self.observer:
+                stats.ticks_received += 1
+                return
+        elif data.startswith(REACTIONS_PREFIX):
+            stats.reactions_bytes += size
+            stats.reactions_received += 1
+            if not self.observer:
+                return
+        elif data.startswith(CHAT_PREFIX):
+            stats.chat_bytes += size
+            stats.chat_received += 1
+            if not self.observer:
+                return
+        pkt = msgpack.unpackb(data)
+        kind = pkt.get("type")
+        if kind == EVENT:
+            event = pkt["data"][0]
+            if event == "tick":
+                stats.ticks_received += 1
+                if self.observer:
+                    tick = pkt["data"][1]
+                    stats.tick_age_ms.append(time.time() * 1000.0 - tick["t"])
+                    s.probes.match(tick["pos"], time.perf_counter(), stats)
+            elif event == "chat":
+                msg_ = pkt["data"][1]
+                if msg_["from"]["id"] != self.id:  # seen by someone else than the sender
+                    s.chats.seen(str(msg_["id"]), time.perf_counter(), stats)
+            elif event == "reactions":
+                stats.reactions_counted += sum(pkt["data"][1]["counts"].values())
+            elif event == "correct":
+                stats.corrections += 1
+                self.p = tuple(pkt["data"][1]["p"])
+                if self.legs:
+                    self.legs.corrected()
+        elif kind == CONNECT:
+            self.connected.set()
+        elif kind == ACK:
+            fut = self._acks.get(pkt.get("id"))
+            if fut and not fut.done():
+                fut.set_result(pkt["data"][0] if pkt.get("data") else None)
+
+    def on_closed(self) -> None:
+        if not self.swarm.closing:
+            self.swarm.stats.disconnects += 1  # the server closed on us
+        self.closed.set()
+        for fut in self._acks.values():
+            if not fut.done():
+                fut.set_exception(ConnectionError("disconnected"))
 
 
 class Swarm:
@@ -361,7 +410,7 @@ class Swarm:
         self.visitors: list[SwarmVisitor] = []
         self.tasks: list[asyncio.Task[None]] = []
         self._scene: Scene | None = None
-        self._session: aiohttp.ClientSession | None = None
+        self.closing = False
         self._mover: asyncio.Task[None] | None = None
         self._chatter: asyncio.Task[None] | None = None
         self._says: set[asyncio.Task[None]] = set()
@@ -382,7 +431,7 @@ class Swarm:
                 next_at = loop.time()
             for v in self.visitors[k % self.slots :: self.slots]:
                 if v.joined.is_set():
-                    await v.step(dt)
+                    v.step(dt)
             k += 1
 
     async def _chatter_loop(self) -> None:
@@ -426,8 +475,6 @@ class Swarm:
 
     async def grow(self, n: int, *, rate: float = 200.0) -> None:
         """Add visitors until there are ``n``, ``rate`` connections per second; wait for joins."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         if self._mover is None:
             self._mover = asyncio.create_task(self._mover_loop())
         if self._chatter is None:
@@ -444,19 +491,18 @@ class Swarm:
             )
             self.visitors.append(v)
             new.append(v)
-            self.tasks.append(asyncio.create_task(v.run(self._session)))
+            self.tasks.append(asyncio.create_task(v.run()))
             await asyncio.sleep(1.0 / rate)
         await asyncio.wait_for(asyncio.gather(*(v.joined.wait() for v in new)), timeout=60 + n / 20)
 
     async def close(self) -> None:
+        self.closing = True
         for t in (self._mover, self._chatter, *self._says):
             if t is not None:
                 t.cancel()
         for t in self.tasks:
             t.cancel()
         await asyncio.gather(*self.tasks, *self._says, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
 
 
 def percentile(values: list[float], q: float) -> float:
