@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import socketio
 from aiohttp import web
 
 from server import autopilot, fastio
+from server.cluster import Cluster
 from server.config import Settings
 from server.auth import DEFAULT_SECRET, AuthError, verify
 from server.gateway import VisitorGateway
@@ -20,6 +22,7 @@ from server.packets import VetrinaPacket
 from server.engines import InlineEngine, ProcessEngine, RoomEngine
 from server.runner import RoomRunner
 from world.analytics import to_csv
+from world.mirror import Mirror
 from world.room import AnalyticsAsk
 from world.scene import load_rooms
 from world.visitors import Visitors
@@ -33,6 +36,7 @@ ROOMS = web.AppKey("rooms", dict[str, RoomRunner])
 SIO = web.AppKey("sio", socketio.AsyncServer)
 GATEWAY = web.AppKey("gateway", VisitorGateway)
 HOST = web.AppKey("host", HostGateway)
+CLUSTER: web.AppKey[Cluster | None] = web.AppKey("cluster")
 
 TRANSPORT_LIMIT = 1024 * 1024  # engine.io frame limit; payloads over 64 KiB get bad_request first
 
@@ -50,6 +54,12 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application()
     metrics = Metrics()
     configs = load_rooms(settings.rooms)
+    cluster: Cluster | None = None
+    if settings.redis_url:
+        cluster = Cluster(settings.redis_url, settings.node_id, metrics, session_ttl_s=settings.resume_grace_s + 60)
+        # ids this node's rooms mint (chat messages, drops) carry a tag unique among the nodes
+        tag = secrets.token_hex(3)
+        configs = [cfg.model_copy(update={"shard": tag}) for cfg in configs]
     fastio.install()
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
@@ -70,7 +80,7 @@ def create_app(settings: Settings) -> web.Application:
     gateway = VisitorGateway(
         sio, rooms, visitors, metrics, move_rate=settings.move_rate, move_burst=settings.move_burst,
         chat_rate=settings.chat_rate, chat_burst=settings.chat_burst,
-        react_rate=settings.react_rate, react_burst=settings.react_burst, words=words,
+        react_rate=settings.react_rate, react_burst=settings.react_burst, words=words, cluster=cluster,
     )
     host = HostGateway(sio, rooms, metrics, secret=settings.secret, words=words)
     engines: list[RoomEngine] = []
@@ -89,6 +99,7 @@ def create_app(settings: Settings) -> web.Application:
             staff=host.feed,
             removed=gateway.removed,
             rejoin=gateway.rejoin,
+            share=cluster.share if cluster is not None else None,
             inbox_limit=settings.inbox_limit,
             tick_hz=settings.tick_hz,
             request_timeout_s=settings.request_timeout_s,
@@ -100,7 +111,19 @@ def create_app(settings: Settings) -> web.Application:
     app[SIO] = sio
     app[GATEWAY] = gateway
     app[HOST] = host
+    app[CLUSTER] = cluster
     _routes(app, settings.client_dir)
+
+    async def cluster_link(app: web.Application) -> AsyncIterator[None]:
+        assert cluster is not None
+
+        def submit(room: str, item: Mirror) -> bool:
+            runner = rooms.get(room)
+            return runner.submit(item) if runner is not None else False
+
+        visitors.start_ids_at(await cluster.start(submit, list(rooms)))
+        yield
+        await cluster.close()  # after every client was told to go: what they were acked is published
 
     async def room_tasks(app: web.Application) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(r.run(), name=f"room:{r.id}") for r in rooms.values()]
@@ -123,6 +146,8 @@ def create_app(settings: Settings) -> web.Application:
             await sio.eio.disconnect()
 
     app.on_shutdown.append(disconnect_everyone)
+    if cluster is not None:
+        app.cleanup_ctx.append(cluster_link)
     app.cleanup_ctx.append(room_tasks)
     if settings.crowd:
         app.cleanup_ctx.append(_demo_crowd)
@@ -174,13 +199,18 @@ def _routes(app: web.Application, client: Path) -> None:
 
     async def healthz(request: web.Request) -> web.Response:
         rooms = request.app[ROOMS]
-        return web.json_response(
-            {
-                "status": "ok",
-                "rooms": len(rooms),
-                "avatars": sum(r.occupancy for r in rooms.values()),
-            }
-        )
+        cluster = request.app[CLUSTER]
+        redis = "off" if cluster is None else "up" if cluster.up else "down"
+        body: dict[str, object] = {
+            # degraded: this node still serves its visitors, cross-node features are paused
+            "status": "degraded" if redis == "down" else "ok",
+            "redis": redis,
+            "rooms": len(rooms),
+            "avatars": sum(r.occupancy for r in rooms.values()),
+        }
+        if cluster is not None:
+            body["node"] = cluster.node
+        return web.json_response(body)
 
     async def metrics(request: web.Request) -> web.Response:
         body = request.app[METRICS].render()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 from pydantic import Field
@@ -49,4 +51,9 @@ class Settings(BaseSettings):
     autopilot: bool = Field(default=True, description="with --demo: keep the demo's shows and drops running")
     crowd: int = Field(default=0, ge=0, le=5000, description="simulated visitors wandering the demo")
     crowd_room: str = "showroom"
+    redis_url: str | None = Field(default=None, description="join other nodes through Redis (VETRINA_REDIS_URL)")
+    node_id: str = Field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}"[:32].replace(" ", "-"),
+        max_length=32, pattern=r"^[A-Za-z0-9_.-]+$", description="this node's name in the cluster",
+    )
     log_level: str = "info"

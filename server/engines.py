@@ -47,6 +47,7 @@ class StepResult(NamedTuple):
     removed: list[int] = []  # avatars staff removed from the room (kick, ban)
     stats: dict[str, Any] = {}
     more: bool = False  # more of this tick's packets follow, as Parts (see RoomEngine.more)
+    shared: list[tuple[str, dict[str, Any]]] = []  # for this room's shards on other nodes (world/mirror.py)
 
 
 class Part(NamedTuple):
@@ -101,7 +102,7 @@ def run_step(room: Room, now: int, inbox: list[Input], parts: int = 1) -> Iterat
     first = [(v.viewer, encode(v.enter, v.leave, v.pos, v.reset)) for v in next(views)]
     yield StepResult(
         out.replies, out.corrections, first, room.occupancy, time.perf_counter() - started,
-        events, out.staff, out.removed, out.stats, parts > 1,
+        events, out.staff, out.removed, out.stats, parts > 1, out.shared,
     )
     for i, part in enumerate(views, 2):
         packets = [(v.viewer, encode(v.enter, v.leave, v.pos, v.reset)) for v in part]

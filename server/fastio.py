@@ -35,6 +35,9 @@ from engineio import async_server, async_socket, packet
 from engineio.async_drivers import aiohttp as aiohttp_driver
 
 _installed = False
+# How long closing waits for the client's close frame: a client that stops reading must not
+# hold up a node's drain (aiohttp's default is 10 s per socket).
+CLOSE_WAIT_S = 1.0
 SLOW_CLIENT_BYTES = 256 * 1024  # unsent bytes queued for one client before its ticks are skipped
 
 
@@ -119,6 +122,8 @@ class LeanSocket(async_socket.AsyncSocket):
                         await ws.send(pkt.encode())
                 except Exception:
                     break
+                if self.closed:  # the server closed the session: close the websocket too, even
+                    break  # if the client never answers engine.io's CLOSE (see CLOSE_WAIT_S)
             await ws.close()
 
         writer_task = asyncio.ensure_future(writer())
@@ -152,6 +157,7 @@ class TunedWebSocket(aiohttp_driver.WebSocket):
         request = environ["aiohttp.request"]
         self._sock = WebSocketResponse(
             max_msg_size=self.server.max_http_buffer_size,
+            timeout=CLOSE_WAIT_S,
             compress=bool(getattr(self.server, "vetrina_ws_compression", False)),
         )
         await self._sock.prepare(request)

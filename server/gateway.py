@@ -21,11 +21,12 @@ from pydantic import BaseModel, ValidationError
 
 from server import fastio
 from server.auth import PERMISSIONS
+from server.cluster import Cluster, ClusterUnavailable
 from server.handlers import Handler, Namespace, Reply, first_error
 from server.metrics import Metrics
 from server.packets import MALFORMED_EVENT
 from server.runner import RoomRunner, now_ms
-from world.commerce import CartAdd, CartGet, OfferClaim, ProductTry, ProductView
+from world.commerce import CartAdd, CartGet, OfferClaim, OfferSettled, ProductTry, ProductView
 from world.protocol import (
     AskRequest,
     AssistRequest,
@@ -50,7 +51,7 @@ from world.ratelimit import TokenBucket
 from world.room import Attach, Detach, Input, Join, Leave
 from world.shows.wheel_show import PlaceBet
 from world.social import Ask, AssistAsk, React, Say, Vote
-from world.visitors import Visitor, Visitors
+from world.visitors import Arrival, Visitor, Visitors
 from world.wordfilter import WordFilter
 
 log = logging.getLogger(__name__)
@@ -88,8 +89,10 @@ class VisitorGateway(Namespace):
         react_rate: float = 10.0,
         react_burst: float = 20.0,
         words: WordFilter | None = None,
+        cluster: Cluster | None = None,
     ) -> None:
         super().__init__(metrics)
+        self.cluster = cluster
         self.sio = sio
         self.rooms = rooms
         self.visitors = visitors
@@ -181,7 +184,9 @@ class VisitorGateway(Namespace):
                 f"bad_request: {first_error(exc)}", {"code": ErrorCode.BAD_REQUEST.value}
             ) from None
         now = now_ms()
-        arrival = self.visitors.connect(sid, creds.name, creds.look.wire(), creds.resume, now)
+        arrival = await self._resume_elsewhere(sid, creds.resume) if creds.resume else None
+        if arrival is None:
+            arrival = self.visitors.connect(sid, creds.name, creds.look.wire(), creds.resume, now)
         v = arrival.visitor
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, self.namespace)
         self._eio_sid[v.id] = eio_sid
@@ -192,8 +197,36 @@ class VisitorGateway(Namespace):
         self.metrics.visitors.set(len(self.visitors))
         if arrival.resumed and v.room in self.rooms:
             self.rooms[v.room].submit(Attach(v.id))
+        self._remember(v)
         # Welcome goes out after socket.io has sent its CONNECT packet (after we return).
-        task = asyncio.get_running_loop().create_task(self._welcome(sid, v, arrival.replaced_sid))
+        self._spawn(self._welcome(sid, v, arrival.replaced_sid))
+
+    async def _resume_elsewhere(self, sid: str, token: str) -> Arrival | None:
+        """A resume token this node does not know may be from another node of the cluster:
+        the visitor comes back with its avatar id, name, look, and in its room."""
+        if self.cluster is None or self.visitors.knows(token):
+            return None
+        body = await self.cluster.load_session(token)
+        if body is None or self.visitors.knows(token):
+            return None
+        try:
+            room = body.get("room") if body.get("room") in self.rooms else None
+            arrival = self.visitors.adopt(sid, token, int(body["id"]), str(body["name"]), dict(body["look"]), room)
+        except (KeyError, TypeError, ValueError):
+            return None
+        v = arrival.visitor
+        if room is not None:  # back in the room (at a spawn point); its client's re-join is idempotent
+            self.rooms[room].submit(Join(0, v.id, v.name, v.look, v.session))
+        self.metrics.messages_in.labels("resume-cross-node").inc()
+        return arrival
+
+    def _remember(self, v: Visitor) -> None:
+        """Keep the visitor's session where any node can resume it (without waiting for Redis)."""
+        if self.cluster is not None:
+            self._spawn(self.cluster.save_session(v))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -241,6 +274,7 @@ class VisitorGateway(Namespace):
         reply = await runner.request(lambda ref: Join(ref, v.id, v.name, v.look, v.session))
         if reply.get("ok"):
             v.room = req.room
+            self._remember(v)
         return reply
 
     async def leave(self, sid: str, req: EmptyRequest) -> Reply:
@@ -248,6 +282,7 @@ class VisitorGateway(Namespace):
         if v.room is None or v.room not in self.rooms:
             raise WireError(ErrorCode.NOT_JOINED, "you are not in a room")
         room, v.room = v.room, None
+        self._remember(v)
         return await self.rooms[room].request(lambda ref: Leave(v.id, ref))
 
     async def move(self, sid: str, req: MoveRequest) -> Reply:
@@ -373,6 +408,7 @@ class VisitorGateway(Namespace):
         reply = await runner.request(lambda ref: ProductTry(ref, v.id, req.product, req.variant))
         if reply.get("ok"):  # the look a resumed or rejoining visitor comes back with
             v.look = {**v.look, "wear": reply["wear"]}
+            self._remember(v)
         return reply
 
     async def cart_add(self, sid: str, req: CartAddRequest) -> Reply:
@@ -385,7 +421,21 @@ class VisitorGateway(Namespace):
 
     async def offer_claim(self, sid: str, req: ClaimRequest) -> Reply:
         v, runner = self._shop(sid)
-        return await runner.request(lambda ref: OfferClaim(ref, v.id, req.offer))
+        if self.cluster is None:  # one node: the room's tick decides, one claim after another
+            return await runner.request(lambda ref: OfferClaim(ref, v.id, req.offer))
+        try:  # several nodes: one atomic decision in Redis, then the room records it
+            decided = await self.cluster.claim(req.offer, v.id, now_ms())
+        except ClusterUnavailable:
+            raise WireError(ErrorCode.UNAVAILABLE, "drops are paused for a moment: try again") from None
+        if decided is None:
+            raise WireError(ErrorCode.NOT_FOUND, f"no offer {req.offer[:64]!r}")
+        outcome, order, stock = decided
+        if outcome == "sold_out":
+            raise WireError(ErrorCode.SOLD_OUT, "sold out")
+        if outcome == "closed":
+            raise WireError(ErrorCode.CLOSED, "this offer has ended")
+        self.cluster.share(runner.id, [("stock", {"offer": req.offer, "stock": stock})])
+        return await runner.request(lambda ref: OfferSettled(ref, v.id, req.offer, order, stock))
 
     async def bet(self, sid: str, req: BetRequest) -> Reply:
         v, runner = self._shop(sid)

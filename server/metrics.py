@@ -46,5 +46,15 @@ class Metrics:
             "vetrina_dropped_inputs_total", "Inputs dropped by an overload policy", ["room", "reason"], registry=r
         )
 
+        self.redis_up = Gauge("vetrina_redis_up", "1 while this node reaches Redis (0: down or not clustered)", registry=r)
+        self.cluster_messages = Counter(
+            "vetrina_cluster_messages_total", "Items shared with (out) or taken from (in) other nodes", ["direction", "kind"],
+            registry=r,
+        )
+        self.cluster_dropped = Counter(
+            "vetrina_cluster_dropped_total", "Items not shared with other nodes (Redis down, queue full)", ["reason"],
+            registry=r,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -47,6 +47,8 @@ StaffFeed = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 Removed = Callable[[str, int], None]
 # (room id) -> inputs that bring the room's visitors back after its worker was restarted empty
 Rejoin = Callable[[str], list[Input]]
+# (room id, shared items): to this room's shards on other nodes (server/cluster.py)
+Share = Callable[[str, list[tuple[str, dict[str, Any]]]], None]
 
 
 async def _no_staff(room: str, event: str, payload: dict[str, Any]) -> None:
@@ -69,6 +71,7 @@ class RoomRunner:
         staff: StaffFeed = _no_staff,
         removed: Removed | None = None,
         rejoin: Rejoin | None = None,
+        share: Share | None = None,
         inbox_limit: int = 50_000,
         tick_hz: float | None = None,
         request_timeout_s: float = 5.0,
@@ -85,6 +88,7 @@ class RoomRunner:
         self._staff = staff
         self._removed = removed
         self._rejoin = rejoin
+        self._share = share
         self.stats: dict[str, Any] = {}  # the social layer's numbers as of the last tick
         self._metrics = metrics
         self._inbox: list[Input] = []
@@ -217,6 +221,8 @@ class RoomRunner:
         if self._removed is not None:
             for avatar in out.removed:
                 self._removed(self.id, avatar)
+        if out.shared and self._share is not None:
+            self._share(self.id, out.shared)
         sent_at = time.perf_counter()
         if out.corrections:
             m.corrections.labels(self.id).inc(len(out.corrections))

@@ -46,7 +46,8 @@ class ChatMessage:
 
 
 class Chat:
-    def __init__(self) -> None:
+    def __init__(self, tag: str = "") -> None:
+        self._tag = tag  # the node's shard tag: ids unique across nodes
         self._messages: deque[ChatMessage] = deque(maxlen=STAFF_HISTORY)
         self._by_id: dict[str, ChatMessage] = {}
         self._last_sent: dict[int, int] = {}  # avatar -> when its last message was accepted
@@ -56,7 +57,7 @@ class Chat:
 
     def next_id(self, now: int) -> str:
         self._count += 1
-        return f"m{now:x}-{self._count}"  # unique across restarts of the room's worker
+        return f"m{self._tag}{now:x}-{self._count}"  # unique across restarts of the room's worker
 
     def slow_wait(self, avatar: int, now: int) -> float:
         """Seconds this avatar must still wait under slow mode (0: may send now)."""
@@ -74,6 +75,9 @@ class Chat:
         self._by_id[msg.id] = msg
         if not msg.staff:
             self._last_sent[msg.avatar] = msg.t
+
+    def has(self, message_id: str) -> bool:
+        return message_id in self._by_id
 
     def delete(self, message_id: str) -> ChatMessage | None:
         msg = self._by_id.get(message_id)

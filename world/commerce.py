@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from world.catalog import Catalog, Product
+from world.mirror import Mirror, Shared
 from world.protocol import ErrorCode, error, ok
 from world.social import Event, Staff
 
@@ -59,6 +60,18 @@ class OfferClaim:
 
 
 @dataclass(slots=True)
+class OfferSettled:
+    """A claim decided outside the room (by the cluster's atomic claim, across nodes):
+    ``order`` for the avatar, and the drop's stock left after it."""
+
+    ref: int
+    avatar: int
+    offer: str
+    order: str
+    stock: int
+
+
+@dataclass(slots=True)
 class CommerceAct:
     """A staff action on the shop: ``spotlight`` or ``offer.start``."""
 
@@ -68,7 +81,7 @@ class CommerceAct:
     params: dict[str, Any]
 
 
-CommerceInput = ProductView | ProductTry | CartAdd | CartGet | OfferClaim | CommerceAct
+CommerceInput = ProductView | ProductTry | CartAdd | CartGet | OfferClaim | OfferSettled | CommerceAct
 
 
 class Shoppers(Protocol):
@@ -104,8 +117,9 @@ class Offer:
 
 
 class Commerce:
-    def __init__(self, room: str, catalog: Catalog, shoppers: Shoppers) -> None:
+    def __init__(self, room: str, catalog: Catalog, shoppers: Shoppers, *, tag: str = "") -> None:
         self.room = room
+        self._tag = tag  # the node's shard tag: drop ids unique across nodes
         self.catalog = catalog
         self.shoppers = shoppers
         self._carts: dict[int, dict[tuple[str, str], int]] = {}
@@ -116,6 +130,7 @@ class Commerce:
         self._count = 0
         self.events: list[Event] = []
         self.staff: list[tuple[str, dict[str, Any]]] = []
+        self.shared: list[Shared] = []  # for this room's shards on other nodes (world/mirror.py)
 
     # ---- what a joining visitor gets ---------------------------------------------------
 
@@ -138,6 +153,8 @@ class Commerce:
     def apply(self, item: CommerceInput, now: int) -> tuple[int, dict[str, Any]]:
         if isinstance(item, CommerceAct):
             return item.ref, self._staff(item, now)
+        if isinstance(item, OfferSettled):  # granted already, whether or not the avatar is still here
+            return item.ref, self._settled(item, now)
         if self.shoppers.name_of(item.avatar) is None:
             return item.ref, error(ErrorCode.NOT_JOINED, f"you are not in room {self.room!r}")
         if isinstance(item, ProductView):
@@ -221,17 +238,45 @@ class Commerce:
             return error(ErrorCode.SOLD_OUT, "sold out")
         if offer.ended or now >= offer.ends_at:
             return error(ErrorCode.CLOSED, "this offer has ended")
-        offer.stock -= 1
         self._count += 1
-        order = f"o{now:x}-{self._count}"
-        offer.orders[c.avatar] = order
-        self._orders.setdefault(c.avatar, []).append(
+        self._record(offer, c.avatar, f"o{self._tag}{now:x}-{self._count}", offer.stock - 1, now)
+        return ok(order=offer.orders[c.avatar])
+
+    def _settled(self, s: OfferSettled, now: int) -> dict[str, Any]:
+        offer = self.offers.get(s.offer)
+        if offer is None:
+            return error(ErrorCode.NOT_FOUND, f"no offer {s.offer[:64]!r}")
+        if s.avatar not in offer.orders:
+            self._record(offer, s.avatar, s.order, s.stock, now)
+        return ok(order=offer.orders[s.avatar])
+
+    def _record(self, offer: Offer, avatar: int, order: str, stock: int, now: int) -> None:
+        offer.stock = min(offer.stock, stock)
+        offer.orders[avatar] = order
+        self._orders.setdefault(avatar, []).append(
             {"order": order, "offer": offer.id, "product": offer.product.id, "name": offer.product.name,
              "price": offer.price, "currency": offer.product.currency, "t": now}
         )
         self._stock_changed.add(offer.id)
-        self.shoppers.shopped("claimed", c.avatar, offer.product.id)
-        return ok(order=order)
+        self.shoppers.shopped("claimed", avatar, offer.product.id)
+
+    def mirror(self, m: Mirror, now: int) -> None:
+        """Drops started, and stock claimed, in this room's shards on other nodes."""
+        p = m.payload
+        if m.kind == "stock":
+            offer = self.offers.get(str(p.get("offer")))
+            stock = p.get("stock")
+            if offer is not None and isinstance(stock, int) and stock < offer.stock:
+                offer.stock = max(0, stock)  # stock only goes down: late updates change nothing
+                self._stock_changed.add(offer.id)
+            return
+        product = self.catalog.product(str(p.get("product")))
+        if product is None or str(p.get("id")) in self.offers:
+            return
+        offer = Offer(str(p["id"]), product, float(p["price"]), int(p["stock"]), int(p["ends_at"]))
+        self.offers[offer.id] = offer
+        self.events.append(Event(None, "offer", offer.wire()))
+        self.staff.append(("offer", {"room": self.room, **offer.wire(), "orders": 0}))
 
     # ---- staff -------------------------------------------------------------------------
 
@@ -247,11 +292,12 @@ class Commerce:
             self.staff.append(("modlog", entry))
             return ok()
         self._count += 1
-        offer = Offer(f"d{now:x}-{self._count}", product, float(act.params["price"]), int(act.params["stock"]),
+        offer = Offer(f"d{self._tag}{now:x}-{self._count}", product, float(act.params["price"]), int(act.params["stock"]),
                       now + int(float(act.params["seconds"]) * 1000))
         self.offers[offer.id] = offer
         for stale in [o.id for o in self.offers.values() if o.ended][:-KEEP_ENDED]:
             del self.offers[stale]  # bounded: old drops go (their orders stay in the carts)
+        self.shared.append(("offer", {**offer.wire(), "initial": offer.stock}))
         self.events.append(Event(None, "offer", offer.wire()))
         self.staff.append(("offer", {"room": self.room, **offer.wire(), "orders": 0}))
         self.staff.append(("modlog", {**entry, "text": f"{offer.stock} at {offer.price:.2f} for {act.params['seconds']} s"}))

@@ -21,7 +21,8 @@ from world.movement import MovementRules
 from world.protocol import ErrorCode, error, ok
 from world.scene import RoomConfig
 from world.analytics import Analytics
-from world.commerce import CartAdd, CartGet, Commerce, CommerceAct, OfferClaim, ProductTry, ProductView
+from world.commerce import CartAdd, CartGet, Commerce, CommerceAct, OfferClaim, OfferSettled, ProductTry, ProductView
+from world.mirror import Mirror, Shared
 from world.triggers import Triggers
 from world.shows.concert_show import ConcertAct, ConcertShow
 from world.shows.wheel_show import PlaceBet, WheelAct, WheelShow
@@ -104,10 +105,11 @@ class Detail:
 
 Input = Union[
     Join, Leave, Attach, Detach, Move, Moves, SetLook, Detail, Say, React, Ask, Vote, AssistAsk, StaffAct,
-    ProductView, ProductTry, CartAdd, CartGet, OfferClaim, CommerceAct, PlaceBet, WheelAct, ConcertAct, AnalyticsAsk,
+    ProductView, ProductTry, CartAdd, CartGet, OfferClaim, OfferSettled, CommerceAct, PlaceBet, WheelAct, ConcertAct,
+    AnalyticsAsk, Mirror,
 ]
 SOCIAL = (Say, React, Ask, Vote, AssistAsk, StaffAct)
-COMMERCE = (ProductView, ProductTry, CartAdd, CartGet, OfferClaim, CommerceAct)
+COMMERCE = (ProductView, ProductTry, CartAdd, CartGet, OfferClaim, OfferSettled, CommerceAct)
 WHEEL = (PlaceBet, WheelAct)
 
 
@@ -127,6 +129,7 @@ class Outbox:
     staff: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # the host consoles' feed
     removed: list[int] = field(default_factory=list)  # avatars staff removed (kick, ban)
     stats: dict[str, Any] = field(default_factory=dict)
+    shared: list[Shared] = field(default_factory=list)  # for this room's shards on other nodes
 
 
 @dataclass(slots=True)
@@ -163,8 +166,8 @@ class Room:
         # Visible sets computed ahead of the next tick (see prepare()): viewer slot ->
         # (row, generation) and the (rows, k) matrix of visible slots with their generations.
         self._ahead: tuple[dict[int, int], Any, Any, Any] | None = None
-        self.social = Social(config.id, config.catalog, self)
-        self.commerce = Commerce(config.id, config.catalog, self)
+        self.social = Social(config.id, config.catalog, self, tag=config.shard)
+        self.commerce = Commerce(config.id, config.catalog, self, tag=config.shard)
         self.wheel = WheelShow(config.id, self) if config.kind == "wheel" else None
         self.concert = ConcertShow(config.id, config.setlist) if config.setlist is not None else None
         self.analytics = Analytics(config.id, config.scene, config.catalog)
@@ -231,6 +234,11 @@ class Room:
                 out.replies[ref] = reply
             elif isinstance(item, (*WHEEL, ConcertAct)):
                 out.replies[item.ref] = self._show_input(item, now)
+            elif isinstance(item, Mirror):
+                if item.kind in ("chat", "reactions"):
+                    self.social.mirror(item, now)
+                elif item.kind in ("offer", "stock"):
+                    self.commerce.mirror(item, now)
             elif isinstance(item, AnalyticsAsk):
                 out.replies[item.ref] = ok(report=self.analytics.report(now))
             elif isinstance(item, Detail):
@@ -257,6 +265,7 @@ class Room:
             feature.events, feature.staff = [], []
         out.events += self._notices
         self._notices = []
+        out.shared, social.shared, self.commerce.shared = social.shared + self.commerce.shared, [], []
         for e in out.events:
             if e.name == "chat":
                 self.analytics.count("chat", now)

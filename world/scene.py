@@ -113,6 +113,10 @@ class RoomConfig(BaseModel):
     catalog: Catalog = Field(default_factory=Catalog, description="from assets/catalogs/<id>.json")
     setlist: Setlist | None = Field(default=None, description="a concert's cues, from assets/shows/<id>.json")
     triggers: list[Rule] = Field(default=[], description="marketing rules, from assets/triggers/<id>.json")
+    shard: str = Field(
+        default="", max_length=32, pattern=r"^[A-Za-z0-9_.-]*$",
+        description="set by the server: this node's tag, so message and drop ids are unique across nodes",
+    )
 
     def info(self, occupancy: int, *, full: bool = True) -> dict[str, object]:
         """RoomInfo as PROTOCOL.md fixes it; ``full=False`` drops the scene (for /api/rooms)."""

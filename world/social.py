@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, Protocol
 from world.assistant import Assistant
 from world.catalog import Catalog
 from world.chat import STAFF_ID, Chat, ChatMessage
+from world.mirror import Mirror, Shared
 from world.moderation import Moderation
 from world.protocol import ErrorCode, error, ok
 from world.qa import QABoard
@@ -101,10 +102,10 @@ class Members(Protocol):
 
 
 class Social:
-    def __init__(self, room: str, catalog: Catalog, members: Members) -> None:
+    def __init__(self, room: str, catalog: Catalog, members: Members, *, tag: str = "") -> None:
         self.room = room
         self.members = members
-        self.chat = Chat()
+        self.chat = Chat(tag)
         self.mod = Moderation()
         self.qa = QABoard()
         self.reactions = Reactions()
@@ -115,6 +116,7 @@ class Social:
         self.events: list[Event] = []
         self.staff: list[tuple[str, dict[str, Any]]] = []
         self.removed: list[int] = []
+        self.shared: list[Shared] = []  # for this room's shards on other nodes (world/mirror.py)
 
     # ---- membership hooks --------------------------------------------------------------
 
@@ -189,6 +191,8 @@ class Social:
             to = None
         self.events.append(Event(to, "chat", msg.wire()))
         self.staff.append(("chat", msg.staff_wire(self.room)))
+        if to is None:
+            self.shared.append(("chat", msg.wire()))
         return ok(id=msg.id, filtered=True) if s.filtered else ok(id=msg.id)
 
     def _ask(self, a: Ask, now: int) -> dict[str, Any]:
@@ -224,6 +228,26 @@ class Social:
             reply["answer"] = got.answer
         return reply
 
+    def mirror(self, m: Mirror, now: int) -> None:
+        """Chat and reactions from this room's shards on other nodes."""
+        if m.kind == "reactions":
+            counts = m.payload.get("counts")
+            if isinstance(counts, dict):
+                self.reactions.add_counts(counts)
+            return
+        p = m.payload
+        sender = p.get("from") or {}
+        msg = ChatMessage(str(p["id"]), int(sender.get("id", STAFF_ID)), str(sender.get("name", "")), str(p["text"]),
+                          "room", int(p.get("t", now)), staff=bool(sender.get("staff")))
+        if self.chat.has(msg.id):
+            return  # seen already (history overlapping live messages)
+        self.chat.add(msg)
+        if m.history:
+            return
+        self._chat_times.append(now)
+        self.events.append(Event(None, "chat", msg.wire()))
+        self.staff.append(("chat", {**msg.staff_wire(self.room), "remote": True}))
+
     # ---- staff -------------------------------------------------------------------------
 
     def _staff(self, act: StaffAct, now: int) -> dict[str, Any]:
@@ -254,6 +278,7 @@ class Social:
         self._chat_times.append(now)
         self.events.append(Event(None, "chat", msg.wire()))
         self.staff.append(("chat", msg.staff_wire(self.room)))
+        self.shared.append(("chat", msg.wire()))
         self._log(act, now, id=msg.id, text=msg.text)
         return ok(id=msg.id)
 
@@ -357,6 +382,9 @@ class Social:
 
     def finish(self, now: int, rng: random.Random) -> None:
         """Per-tick aggregates: one ``reactions`` message, the (rate-limited) Q&A list."""
+        local = self.reactions.pending_counts()
+        if local:
+            self.shared.append(("reactions", {"counts": local}))
         burst = self.reactions.drain(now, rng)
         if burst is not None:
             self.events.append(Event(None, "reactions", burst))

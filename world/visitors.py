@@ -59,6 +59,23 @@ class Visitors:
         self._by_id[v.id] = v
         return Arrival(v, False, None)
 
+    def start_ids_at(self, first_id: int) -> None:
+        """Hand out avatar ids from ``first_id`` on (a node's block in a cluster)."""
+        self._next_id = max(self._next_id, first_id)
+
+    def adopt(self, sid: str, session: str, avatar: int, name: str, look: dict[str, Any], room: str | None) -> Arrival:
+        """A visitor resuming here whose session began on another node: same id, name, look, room."""
+        if session in self._by_session or avatar in self._by_id:
+            raise ValueError("that visitor is already here")
+        v = Visitor(id=avatar, session=session, name=name, look=look, sid=sid, room=room)
+        self._by_session[session] = v
+        self._by_sid[sid] = v
+        self._by_id[avatar] = v
+        return Arrival(v, True, None)
+
+    def knows(self, session: str) -> bool:
+        return session in self._by_session
+
     def by_id(self, avatar: int) -> Visitor | None:
         return self._by_id.get(avatar)
 

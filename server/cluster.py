@@ -1,0 +1,270 @@
+"""Several ``vetrina serve`` processes as one event, joined by Redis (``--redis``).
+
+Every node runs its own instance of each room — an audience shard — for the visitors
+connected to it; avatar positions and ticks never leave the node. What makes the shards one
+event goes through Redis:
+
+- shared items (world/mirror.py: room chat, reaction counts, drops and their stock) are
+  published on ``vetrina:room:<room>`` and applied by the other nodes' rooms as ``Mirror``
+  inputs; room chat is also kept in ``vetrina:chat:<room>`` (the last 50) for shards that start
+  later;
+- drop claims are decided by one Lua script over ``vetrina:offer:<id>`` (stock, end) and
+  ``vetrina:orders:<id>`` (avatar -> order): never oversold across nodes, one order per visitor;
+- resume sessions live in ``vetrina:session:<token>`` so a visitor whose node went away
+  resumes on another one with the same avatar id; each node takes a block of avatar ids from
+  ``vetrina:id_block`` at start, so ids never clash.
+
+Redis outage policy: the node keeps serving its own visitors; shared items are dropped
+(counted in ``vetrina_cluster_dropped_total``), claims answer ``unavailable``, ``/healthz``
+says ``degraded``; a health loop notices when Redis is back and everything resumes by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+import msgpack
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from server.metrics import Metrics
+from world.mirror import KINDS, Mirror
+from world.visitors import Visitor
+
+log = logging.getLogger(__name__)
+
+CHANNELS = "vetrina:room:*"
+HISTORY = 50
+ID_BLOCK = 1_000_000  # avatar ids per node start; ids are uint32 on the wire
+ID_BLOCKS = 4000
+QUEUE_LIMIT = 10_000  # shared items waiting for Redis; beyond that they are dropped (counted)
+OFFER_TTL_MS = 24 * 3600 * 1000
+HEALTH_EVERY_S = 1.0
+POOL_SIZE = 32
+
+# Redis errors and the socket errors redis-py lets through when the server goes away
+DOWN = (RedisError, OSError, asyncio.TimeoutError)
+
+# KEYS: offer hash, orders hash. ARGV: avatar, now ms, stock to start from, ends_at ms, ttl ms,
+# offer id, the drop's initial stock (order numbers count from it).
+# The first claim on any node creates the stock from the drop's own numbers (every node knows
+# them from the shared `offer`), so no node has to win a race to set it up.
+CLAIM = """
+redis.call('HSETNX', KEYS[1], 'stock', ARGV[3])
+redis.call('HSETNX', KEYS[1], 'ends_at', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+local mine = redis.call('HGET', KEYS[2], ARGV[1])
+local stock = tonumber(redis.call('HGET', KEYS[1], 'stock'))
+if mine then return {'ok', mine, stock} end
+if stock <= 0 then return {'sold_out', '', 0} end
+if tonumber(ARGV[2]) >= tonumber(redis.call('HGET', KEYS[1], 'ends_at')) then return {'closed', '', stock} end
+stock = redis.call('HINCRBY', KEYS[1], 'stock', -1)
+local order = ARGV[6] .. '-o' .. (tonumber(ARGV[7]) - stock)
+redis.call('HSET', KEYS[2], ARGV[1], order)
+return {'ok', order, stock}
+"""
+
+# room id -> the runner's submit (a Mirror is queued for the room's next tick)
+Submit = Callable[[str, Mirror], bool]
+
+
+class ClusterUnavailable(Exception):
+    """Redis cannot be reached: the feature that needs it answers ``unavailable``."""
+
+
+class Cluster:
+    def __init__(self, url: str, node: str, metrics: Metrics, *, session_ttl_s: float = 90.0) -> None:
+        self.url = url
+        self.node = node
+        self.metrics = metrics
+        # A bounded pool: a rush of claims waits for a connection instead of opening hundreds.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=POOL_SIZE, timeout=5.0, socket_timeout=5.0, socket_connect_timeout=1.0
+        )
+        self.redis = aioredis.Redis(connection_pool=pool)
+        self.up = False
+        self._session_ttl_ms = int(session_ttl_s * 1000)
+        self._submit: Submit | None = None
+        self._queue: asyncio.Queue[tuple[str, str, dict[str, Any]]] = asyncio.Queue(QUEUE_LIMIT)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._claim = self.redis.register_script(CLAIM)
+        # drops known on this node (its own and the others'): id -> (initial stock, ends_at ms)
+        self.offers: dict[str, tuple[int, int]] = {}
+        self._stock_seen: dict[str, int] = {}  # the lowest stock heard of, per drop
+        self._out = {k: metrics.cluster_messages.labels("out", k) for k in KINDS}
+        self._in = {k: metrics.cluster_messages.labels("in", k) for k in KINDS}
+
+    # ---- life --------------------------------------------------------------------------
+
+    async def start(self, submit: Submit, rooms: list[str]) -> int:
+        """Connect, take a block of avatar ids and seed each room's chat history; returns the
+        first avatar id this node may hand out. Starts even when Redis is down (degraded)."""
+        self._submit = submit
+        try:
+            block = int(await self.redis.incr("vetrina:id_block")) % ID_BLOCKS + 1
+            for room in rooms:
+                for raw in reversed(await self.redis.lrange(f"vetrina:chat:{room}", 0, HISTORY - 1)):
+                    submit(room, Mirror("chat", msgpack.unpackb(raw), history=True))
+            self._set_up(True)
+        except DOWN as exc:
+            block = random.randrange(ID_BLOCKS // 2, ID_BLOCKS) + 1  # a clash is very unlikely
+            log.warning("cluster: Redis at %s is unreachable (%s); starting degraded", self.url, exc)
+            self._set_up(False)
+        self._tasks = [
+            asyncio.create_task(self._publisher(), name="cluster:publish"),
+            asyncio.create_task(self._listener(), name="cluster:listen"),
+            asyncio.create_task(self._health(), name="cluster:health"),
+        ]
+        return block * ID_BLOCK + 1
+
+    async def close(self, flush_s: float = 2.0) -> None:
+        """Publish what is still queued (a drained node loses no acknowledged chat), then stop."""
+        deadline = asyncio.get_running_loop().time() + flush_s
+        while self.up and not self._queue.empty() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.redis.aclose(close_connection_pool=True)
+
+    def _set_up(self, up: bool) -> None:
+        if up != self.up:
+            log.warning("cluster: Redis %s", "reachable again" if up else "DOWN: cross-node features paused")
+        self.up = up
+        self.metrics.redis_up.set(1 if up else 0)
+
+    async def _health(self) -> None:
+        while True:
+            await asyncio.sleep(HEALTH_EVERY_S)
+            try:
+                await self.redis.ping()
+                self._set_up(True)
+            except DOWN:
+                self._set_up(False)
+
+    # ---- shared items ------------------------------------------------------------------
+
+    def share(self, room: str, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """A room's shared items, from its tick: queued for Redis without waiting for it."""
+        for kind, payload in items:
+            if kind == "offer":
+                self.offers[str(payload["id"])] = (int(payload["initial"]), int(payload["ends_at"]))
+            if not self.up:
+                self.metrics.cluster_dropped.labels("redis_down").inc()
+                continue
+            try:
+                self._queue.put_nowait((room, kind, payload))
+            except asyncio.QueueFull:
+                self.metrics.cluster_dropped.labels("queue_full").inc()
+
+    async def _publisher(self) -> None:
+        while True:
+            room, kind, payload = await self._queue.get()
+            raw = msgpack.packb({"node": self.node, "kind": kind, "payload": payload})
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    pipe.publish(f"vetrina:room:{room}", raw)
+                    if kind == "chat":
+                        key = f"vetrina:chat:{room}"
+                        pipe.lpush(key, msgpack.packb(payload))
+                        pipe.ltrim(key, 0, HISTORY - 1)
+                    await pipe.execute()
+                self._out[kind].inc()
+            except DOWN:
+                self.metrics.cluster_dropped.labels("redis_down").inc()
+                self._set_up(False)
+
+    async def _listener(self) -> None:
+        while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.psubscribe(CHANNELS)
+                async for msg in pubsub.listen():
+                    self._take(msg)
+            except DOWN:
+                self._set_up(False)
+                await asyncio.sleep(0.5)
+            finally:
+                try:
+                    await pubsub.aclose()
+                except DOWN:
+                    pass
+
+    def _take(self, msg: dict[str, Any]) -> None:
+        if msg.get("type") != "pmessage" or self._submit is None:
+            return
+        try:
+            room = msg["channel"].decode().removeprefix("vetrina:room:")
+            item = msgpack.unpackb(msg["data"])
+            node, kind, payload = item["node"], item["kind"], item["payload"]
+        except Exception:
+            self.metrics.cluster_dropped.labels("malformed").inc()
+            return
+        if node == self.node or kind not in KINDS or not isinstance(payload, dict):
+            return
+        if kind == "offer":
+            try:
+                self.offers[str(payload["id"])] = (int(payload["initial"]), int(payload["ends_at"]))
+            except (KeyError, TypeError, ValueError):
+                self.metrics.cluster_dropped.labels("malformed").inc()
+                return
+        if kind == "stock" and isinstance(payload.get("stock"), int):
+            self.stock_seen(str(payload.get("offer")), payload["stock"])
+        if self._submit(room, Mirror(kind, payload)):
+            self._in[kind].inc()
+
+    # ---- drops -------------------------------------------------------------------------
+
+    async def claim(self, offer: str, avatar: int, now: int) -> tuple[str, str, int] | None:
+        """(outcome, order, stock left) with outcome ``ok``/``sold_out``/``closed``; None for a
+        drop this node never heard of. Raises ClusterUnavailable when Redis is down."""
+        known = self.offers.get(offer)
+        if known is None:
+            return None
+        initial, ends_at = known
+        # The stock is created from the lowest number this node has seen, not the initial
+        # one: a Redis that restarted empty never hands out what was already claimed.
+        seen = min(initial, self._stock_seen.get(offer, initial))
+        try:
+            outcome, order, stock = await self._claim(
+                keys=[f"vetrina:offer:{offer}", f"vetrina:orders:{offer}"],
+                args=[avatar, now, seen, ends_at, OFFER_TTL_MS, offer, initial],
+            )
+        except DOWN as exc:
+            self._set_up(False)
+            raise ClusterUnavailable(str(exc)) from None
+        self.stock_seen(offer, int(stock))
+        return outcome.decode(), order.decode(), int(stock)
+
+    def stock_seen(self, offer: str, stock: int) -> None:
+        self._stock_seen[offer] = min(stock, self._stock_seen.get(offer, stock))
+
+    # ---- resume sessions ---------------------------------------------------------------
+
+    async def save_session(self, v: Visitor) -> None:
+        """Best effort: without Redis the visitor can still resume on this node."""
+        if not self.up:
+            return
+        body = msgpack.packb({"id": v.id, "name": v.name, "look": v.look, "room": v.room})
+        try:
+            await self.redis.set(f"vetrina:session:{v.session}", body, px=self._session_ttl_ms)
+        except DOWN:
+            self._set_up(False)
+
+    async def load_session(self, token: str) -> dict[str, Any] | None:
+        if not self.up:
+            return None
+        try:
+            raw = await self.redis.get(f"vetrina:session:{token}")
+        except DOWN:
+            self._set_up(False)
+            return None
+        if raw is None:
+            return None
+        body = msgpack.unpackb(raw)
+        return body if isinstance(body, dict) else None

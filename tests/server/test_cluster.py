@@ -1,0 +1,297 @@
+"""Several nodes joined by a real redis-server: one event across processes' audience shards."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from server.app import CLUSTER, create_app
+from server.config import Settings
+from tests.conftest import TEST_SECRET, AppServer, StaffClient, Visitor, eventually, free_port
+
+
+class RedisServer:
+    """A throwaway redis-server on its own port, without persistence; can be stopped and restarted."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        exe = shutil.which("redis-server")
+        if exe is None:
+            pytest.fail("redis-server is missing: install Debian's redis-server (make system-deps)")
+        self.proc = subprocess.Popen(
+            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise TimeoutError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(5)
+        self.proc = None
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    r = RedisServer()
+    r.start()
+    yield r
+    r.stop()
+
+
+@asynccontextmanager
+async def nodes(redis_url: str, n: int = 2) -> AsyncIterator[list[AppServer]]:
+    """``n`` nodes of one cluster in this event loop, each on its own real socket."""
+    runners: list[web.AppRunner] = []
+    made: list[AppServer] = []
+    try:
+        for i in range(n):
+            settings = Settings(port=0, tick_hz=20.0, room_processes=False, secret=TEST_SECRET,
+                                redis_url=redis_url, node_id=f"node{i + 1}")
+            app = create_app(settings)
+            runner = web.AppRunner(app, handle_signals=False, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            runners.append(runner)
+            made.append(AppServer(f"http://127.0.0.1:{runner.addresses[0][1]}", app))
+            _RUNNERS[made[-1].url] = runner
+        yield made
+    finally:
+        for node, runner in zip(made, runners):
+            if _RUNNERS.pop(node.url, None) is not None:
+                await runner.cleanup()
+
+
+_RUNNERS: dict[str, web.AppRunner] = {}
+
+
+async def drain(node: AppServer) -> None:
+    """What SIGTERM does to a node (server/cli.py): stop accepting, tell clients, clean up."""
+    await _RUNNERS.pop(node.url).cleanup()
+
+
+async def visitor(node: AppServer, visitors: list[Visitor], name: str, room: str = "showroom", **auth: Any) -> Visitor:
+    v = Visitor(name)
+    visitors.append(v)
+    await v.connect(node.url, **auth)
+    await v.join(room)
+    return v
+
+
+async def health(node: AppServer) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as http, http.get(node.url + "/healthz") as r:
+        assert r.status == 200  # degraded still serves: proxies keep routing to it
+        return await r.json()  # type: ignore[no-any-return]
+
+
+def up(node: AppServer) -> bool:
+    cluster = node.app[CLUSTER]
+    return cluster is not None and cluster.up
+
+
+def chats(v: Visitor) -> list[str]:
+    return [m["text"] for m in v.events.get("chat", [])]
+
+
+async def test_chat_and_reactions_cross_nodes_history_reaches_late_joiners(
+    redis_server: RedisServer, visitors: list[Visitor]
+) -> None:
+    async with nodes(redis_server.url) as (a, b):
+        assert (await health(a))["redis"] == "up" and (await health(b))["status"] == "ok"
+        ada = await visitor(a, visitors, "Ada", "concert")
+        bo = await visitor(b, visitors, "Bo", "concert")
+        assert ada.welcome and bo.welcome and ada.welcome["id"] != bo.welcome["id"]  # ids unique across nodes
+
+        sent = await ada.call("chat", {"text": "Ciao from node one"})
+        assert sent["ok"]
+        await eventually(lambda: "Ciao from node one" in chats(bo))
+        got = [m for m in bo.events["chat"] if m["text"] == "Ciao from node one"][0]
+        assert got["id"] == sent["id"] and got["from"] == {"id": ada.welcome["id"], "name": "Ada"}
+        assert (await bo.call("chat", {"text": "and from node two"}))["ok"]
+        await eventually(lambda: "and from node two" in chats(ada))
+        near = await bo.call("chat", {"text": "only for my neighbours", "scope": "near"})
+        assert near["ok"]
+
+        for _ in range(3):
+            await ada.sio.emit("react", {"emoji": "🔥"})
+        await bo.sio.emit("react", {"emoji": "👏"})
+
+        def counted(v: Visitor) -> dict[str, int]:
+            total: dict[str, int] = {}
+            for msg in v.events.get("reactions", []):
+                for emoji, n in msg["counts"].items():
+                    total[emoji] = total.get(emoji, 0) + n
+            return total
+
+        await eventually(lambda: counted(bo) == {"🔥": 3, "👏": 1} and counted(ada) == {"🔥": 3, "👏": 1})
+
+        # a visitor joining on the other node gets the whole room's history
+        cy = Visitor("Cy")
+        visitors.append(cy)
+        await cy.connect(b.url)
+        history = [m["text"] for m in (await cy.join("concert"))["chat"]]
+        assert history[-2:] == ["Ciao from node one", "and from node two"]
+        assert "only for my neighbours" not in chats(ada)  # proximity chat stays on its node
+
+    # a node that starts later seeds its rooms' history from Redis
+    async with nodes(redis_server.url, 1) as (c,):
+        dee = Visitor("Dee")
+        visitors.append(dee)
+        await dee.connect(c.url)
+        ack = await dee.join("concert")
+        history = [m["text"] for m in ack["chat"]]
+        assert history[-2:] == ["Ciao from node one", "and from node two"]
+
+
+async def test_a_visitor_resumes_on_the_other_node_with_its_avatar_and_room(
+    redis_server: RedisServer, visitors: list[Visitor]
+) -> None:
+    async with nodes(redis_server.url) as (a, b):
+        eva = await visitor(a, visitors, "Eva", "showroom", look={"color": "#ff8800"})
+        assert eva.welcome is not None
+        avatar, session = eva.welcome["id"], eva.welcome["session"]
+        await eva.close()  # her node goes away (or the proxy sends her elsewhere)
+
+        back = Visitor("Eva")
+        visitors.append(back)
+        welcome = await back.connect(b.url, resume=session)
+        assert welcome["id"] == avatar and welcome["session"] == session and welcome["room"] == "showroom"
+        ack = await back.join("showroom")  # the client re-joins after a welcome: idempotent
+        assert ack["you"]["id"] == avatar
+        watcher = await visitor(b, visitors, "Watcher")
+        seen = await eventually(lambda: [e for t in watcher.ticks for e in t["enter"] if e[0] == avatar], 5)
+        assert seen[0][1] == "Eva" and seen[0][2]["color"] == "#ff8800"
+
+        stranger = Visitor("Nobody")
+        visitors.append(stranger)
+        fresh = await stranger.connect(b.url, resume="not-a-session-anywhere")
+        assert fresh["id"] not in (avatar, watcher.welcome and watcher.welcome["id"]) and "room" not in fresh
+
+
+async def test_400_concurrent_claims_over_two_nodes_on_a_stock_of_100(
+    redis_server: RedisServer, visitors: list[Visitor], staff: list[StaffClient]
+) -> None:
+    async with nodes(redis_server.url) as (a, b):
+        crowd: list[Visitor] = []
+        for batch in range(8):  # 400 real socket.io clients, half on each node
+            node = (a, b)[batch % 2]
+            made = [Visitor(f"Shopper{batch}-{i}") for i in range(50)]
+            visitors.extend(made)
+            await asyncio.gather(*(v.connect(node.url) for v in made))
+            await asyncio.gather(*(v.join("showroom") for v in made))
+            crowd += made
+        host = StaffClient("host", ["showroom"])
+        staff.append(host)
+        await host.connect(a.url)
+        started = await host.call("offer.start", {"room": "showroom", "product": "luna-bag", "price": 199,
+                                                  "stock": 100, "seconds": 60})
+        assert started["ok"]
+        offer = started["offer"]
+        await eventually(lambda: all(v.events.get("offer") for v in crowd), 5)  # both nodes show the drop
+
+        acks = await asyncio.gather(*(v.call("offer.claim", {"offer": offer}) for v in crowd))
+        orders = [x["order"] for x in acks if x["ok"]]
+        assert len(orders) == 100 and len(set(orders)) == 100
+        assert {x["error"]["code"] for x in acks if not x["ok"]} == {"sold_out"}
+        winners = {i % 100 // 50 for i, x in enumerate(acks) if x["ok"]}
+        assert winners  # (which node's shoppers won is up to the race)
+        again = await crowd[[i for i, x in enumerate(acks) if x["ok"]][-1]].call("offer.claim", {"offer": offer})
+        assert again["ok"] and again["order"] in orders  # one order per visitor, across nodes too
+        # both nodes stream the stock down to zero
+        for v in (crowd[0], crowd[50]):
+            await eventually(lambda v=v: any(m["stock"] == 0 for m in v.events["offer"]), 5)
+
+
+async def test_redis_outage_keeps_local_movement_and_recovers_by_itself(
+    redis_server: RedisServer, visitors: list[Visitor], staff: list[StaffClient]
+) -> None:
+    async with nodes(redis_server.url) as (a, b):
+        ada = await visitor(a, visitors, "Ada")
+        bo = await visitor(a, visitors, "Bo")
+        cy = await visitor(b, visitors, "Cy")
+        host = StaffClient("host", ["showroom"])
+        staff.append(host)
+        await host.connect(a.url)
+        offer = (await host.call("offer.start", {"room": "showroom", "product": "luna-bag", "price": 1,
+                                                 "stock": 5, "seconds": 120}))["offer"]
+
+        redis_server.stop()
+        await eventually(lambda: not up(a), 5)
+        h = await health(a)
+        assert h["status"] == "degraded" and h["redis"] == "down"
+        # local life goes on: Bo sees Ada walk, chat on the node works
+        assert ada.welcome is not None
+        await ada.sio.emit("move", {"p": [1.5, 0.0, 2.0], "yaw": 0.0, "seq": 1})
+        await eventually(lambda: any(ada.welcome and rec for rec in _positions(bo, ada.welcome["id"])), 5)
+        assert (await ada.call("chat", {"text": "still here"}))["ok"]
+        await eventually(lambda: "still here" in chats(bo))
+        refused = await bo.call("offer.claim", {"offer": offer})
+        assert refused["error"]["code"] == "unavailable"
+        assert "still here" not in chats(cy)
+        async with aiohttp.ClientSession() as http, http.get(a.url + "/metrics") as r:
+            text = await r.text()
+        assert "vetrina_redis_up 0.0" in text
+
+        redis_server.start()  # Redis is back (empty: no persistence)
+        await eventually(lambda: up(a) and up(b), 10)
+        assert (await health(a))["status"] == "ok"
+
+        async def crosses() -> bool:
+            assert (await ada.call("chat", {"text": "back again"}))["ok"]
+            await asyncio.sleep(1.0)  # (and inside Ada's chat allowance of 1 a second)
+            return "back again" in chats(cy)
+
+        deadline = time.monotonic() + 10
+        while not await crosses():  # the listener re-subscribes on its own
+            assert time.monotonic() < deadline, "chat never crossed nodes again"
+        claimed = await bo.call("offer.claim", {"offer": offer})
+        assert claimed["ok"], claimed
+
+
+async def test_a_drained_node_loses_no_acknowledged_chat(redis_server: RedisServer, visitors: list[Visitor]) -> None:
+    async with nodes(redis_server.url) as (a, b):
+        ada = await visitor(a, visitors, "Ada", "concert")
+        bo = await visitor(b, visitors, "Bo", "concert")
+        texts = [f"last words {i}" for i in range(4)]
+        acks = await asyncio.gather(*(ada.call("chat", {"text": t}) for t in texts))
+        assert all(x["ok"] for x in acks)
+        await drain(a)  # right after the acks: what was acknowledged is flushed to Redis first
+        await eventually(lambda: not ada.sio.connected, 5)  # her client was told to go
+        await eventually(lambda: set(texts) <= set(chats(bo)), 5)
+        late = Visitor("Late")
+        visitors.append(late)
+        await late.connect(b.url)
+        history = [m["text"] for m in (await late.join("concert"))["chat"]]
+        assert set(texts) <= set(history)
+
+
+def _positions(v: Visitor, avatar: int) -> list[bytes]:
+    import numpy as np
+
+    from world.interest import RECORD
+
+    return [b for t in v.ticks for b in [t["pos"]] if avatar in np.frombuffer(b, RECORD)["id"]]
