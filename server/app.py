@@ -130,7 +130,8 @@ def create_app(settings: Settings) -> web.Application:
         tasks.append(asyncio.create_task(_sweep(gateway), name="sweep"))
         tasks.append(asyncio.create_task(_staff_stats(host), name="staff-stats"))
         if settings.demo and settings.autopilot:
-            tasks.append(asyncio.create_task(autopilot.run(rooms), name="autopilot"))
+            owns = cluster.owns if cluster is not None else autopilot.everywhere
+            tasks.append(asyncio.create_task(autopilot.run(rooms, owns), name="autopilot"))
         yield
         for t in tasks:
             t.cancel()
@@ -210,6 +211,7 @@ def _routes(app: web.Application, client: Path) -> None:
         }
         if cluster is not None:
             body["node"] = cluster.node
+            body["owns"] = sorted(cluster.owned)  # rooms whose stage this node drives
         return web.json_response(body)
 
     async def metrics(request: web.Request) -> web.Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from server.runner import RoomRunner
@@ -33,13 +34,21 @@ async def _act(runner: RoomRunner, make: Any) -> dict[str, Any]:
     return await runner.request(make)
 
 
-async def run(rooms: dict[str, RoomRunner]) -> None:
+def everywhere(room: str) -> bool:
+    return True
+
+
+async def run(rooms: dict[str, RoomRunner], owns: Callable[[str], bool] = everywhere) -> None:
+    """Keep the demo's shows going in the rooms this node ``owns`` (with several nodes, the
+    room's owner drives it and the other nodes mirror its stage)."""
     loop = asyncio.get_running_loop()
     next_wheel = next_drop = loop.time() + FIRST_AFTER_S
     while True:
         now = loop.time()
         try:
             for runner in rooms.values():
+                if not owns(runner.id):
+                    continue
                 kind = runner.config.kind
                 if kind == "wheel" and now >= next_wheel:
                     params = {"seconds": WHEEL_BETTING_S, "seed": secrets.token_bytes(32)}

@@ -10,6 +10,11 @@ event goes through Redis:
   later;
 - drop claims are decided by one Lua script over ``vetrina:offer:<id>`` (stock, end) and
   ``vetrina:orders:<id>`` (avatar -> order): never oversold across nodes, one order per visitor;
+- each room has one *owner* node, a lease in ``vetrina:owner:<room>`` renewed every second:
+  the owner runs what must happen once per event (the demo's autopilot shows); when it dies
+  the lease runs out and another node takes the room over within ``LEASE_MS``; a drained node
+  hands its rooms over at once. The stage itself (spotlight, concert, wheel) is shared, so
+  whichever node staff act on, every shard shows the same;
 - resume sessions live in ``vetrina:session:<token>`` so a visitor whose node went away
   resumes on another one with the same avatar id; each node takes a block of avatar ids from
   ``vetrina:id_block`` at start, so ids never clash.
@@ -44,6 +49,8 @@ ID_BLOCKS = 4000
 QUEUE_LIMIT = 10_000  # shared items waiting for Redis; beyond that they are dropped (counted)
 OFFER_TTL_MS = 24 * 3600 * 1000
 HEALTH_EVERY_S = 1.0
+LEASE_MS = 3000  # a dead owner's rooms are taken over within this (plus one renewal)
+RENEW_EVERY_S = 1.0
 POOL_SIZE = 32
 
 # Redis errors and the socket errors redis-py lets through when the server goes away
@@ -69,6 +76,9 @@ redis.call('HSET', KEYS[2], ARGV[1], order)
 return {'ok', order, stock}
 """
 
+RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
+RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
 # room id -> the runner's submit (a Mirror is queued for the room's next tick)
 Submit = Callable[[str, Mirror], bool]
 
@@ -93,6 +103,10 @@ class Cluster:
         self._queue: asyncio.Queue[tuple[str, str, dict[str, Any]]] = asyncio.Queue(QUEUE_LIMIT)
         self._tasks: list[asyncio.Task[None]] = []
         self._claim = self.redis.register_script(CLAIM)
+        self._renew = self.redis.register_script(RENEW)
+        self._release = self.redis.register_script(RELEASE)
+        self._rooms: list[str] = []
+        self.owned: set[str] = set()  # rooms whose lease this node holds
         # drops known on this node (its own and the others'): id -> (initial stock, ends_at ms)
         self.offers: dict[str, tuple[int, int]] = {}
         self._stock_seen: dict[str, int] = {}  # the lowest stock heard of, per drop
@@ -105,6 +119,7 @@ class Cluster:
         """Connect, take a block of avatar ids and seed each room's chat history; returns the
         first avatar id this node may hand out. Starts even when Redis is down (degraded)."""
         self._submit = submit
+        self._rooms = list(rooms)
         try:
             block = int(await self.redis.incr("vetrina:id_block")) % ID_BLOCKS + 1
             for room in rooms:
@@ -119,6 +134,7 @@ class Cluster:
             asyncio.create_task(self._publisher(), name="cluster:publish"),
             asyncio.create_task(self._listener(), name="cluster:listen"),
             asyncio.create_task(self._health(), name="cluster:health"),
+            asyncio.create_task(self._leases(), name="cluster:leases"),
         ]
         return block * ID_BLOCK + 1
 
@@ -130,7 +146,34 @@ class Cluster:
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for room in sorted(self.owned):  # hand the rooms over now rather than when the lease ends
+            try:
+                await self._release(keys=[f"vetrina:owner:{room}"], args=[self.node])
+            except DOWN:
+                break
+        self.owned.clear()
         await self.redis.aclose(close_connection_pool=True)
+
+    def owns(self, room: str) -> bool:
+        return room in self.owned
+
+    async def _leases(self) -> None:
+        """Hold (or take over) room leases. While Redis is down nobody can take a room over,
+        so the owner keeps on; when it is back, the leases settle again."""
+        while True:
+            for room in self._rooms:
+                key = f"vetrina:owner:{room}"
+                try:
+                    if room in self.owned:
+                        held = bool(await self._renew(keys=[key], args=[self.node, LEASE_MS]))
+                    else:
+                        held = bool(await self.redis.set(key, self.node, nx=True, px=LEASE_MS))
+                except DOWN:
+                    break
+                if held and room not in self.owned:
+                    log.info("cluster: this node (%s) now runs room %s", self.node, room)
+                (self.owned.add if held else self.owned.discard)(room)
+            await asyncio.sleep(RENEW_EVERY_S)
 
     def _set_up(self, up: bool) -> None:
         if up != self.up:

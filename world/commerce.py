@@ -261,8 +261,14 @@ class Commerce:
         self.shoppers.shopped("claimed", avatar, offer.product.id)
 
     def mirror(self, m: Mirror, now: int) -> None:
-        """Drops started, and stock claimed, in this room's shards on other nodes."""
+        """Drops started, stock claimed and spotlights, in this room's shards on other nodes."""
         p = m.payload
+        if m.kind == "stage":
+            product = self.catalog.product(str(p.get("params", {}).get("product")))
+            if product is not None:
+                self.spotlight = {"product": product.model_dump(mode="json"), "t": int(p["t"]), "by": str(p.get("by", ""))}
+                self.events.append(Event(None, "spotlight", self.spotlight))
+            return
         if m.kind == "stock":
             offer = self.offers.get(str(p.get("offer")))
             stock = p.get("stock")
@@ -289,6 +295,8 @@ class Commerce:
         if act.action == "spotlight":
             self.spotlight = {"product": product.model_dump(mode="json"), "t": now, "by": act.staff.name}
             self.events.append(Event(None, "spotlight", self.spotlight))
+            self.shared.append(("stage", {"action": "spotlight", "t": now, "by": act.staff.name,
+                                          "params": {"product": product.id}}))
             self.staff.append(("modlog", entry))
             return ok()
         self._count += 1

@@ -10,7 +10,16 @@ them in its outbox, the transport carries them, and the other shards apply them 
 - ``reactions``: ``{"counts": {emoji: n}}``, the tick's local reactions, summed into the next
   ``reactions`` message of every other shard;
 - ``offer``: a drop a host started (Offer wire form, with ``initial`` stock);
-- ``stock``: ``{"offer": id, "stock": n}``, the drop's stock after a claim on another node.
+- ``stock``: ``{"offer": id, "stock": n}``, the drop's stock after a claim on another node;
+- ``qa``: ``{"op": "ask", ...Question}`` or ``{"op": "vote", "id", "avatar"}``: one Q&A board
+  (votes are per avatar, so a vote counts once whichever node it reaches first);
+- ``staff``: ``{"action", "params", "by", "role"}``, a moderation or Q&A staff action
+  (mute, shadow-mute, unmute, kick, ban, unban, slow mode, pin, delete, answer), applied by
+  every shard, so a ban holds on every node;
+- ``stage``: ``{"action", "t", "params"?, "round"?, "by"?}``, what staff (or the demo's
+  autopilot) did on the stage — ``spotlight``, ``show.start``, ``concert.cue``, ``wheel.open``
+  (with its seed and round id), ``wheel.spin`` — replayed at the same server time ``t``, so
+  every shard shows the same spotlight, the same concert timeline and the same wheel draw.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 Shared = tuple[str, dict[str, Any]]
-KINDS = frozenset({"chat", "reactions", "offer", "stock"})
+KINDS = frozenset({"chat", "reactions", "offer", "stock", "stage", "qa", "staff"})
 
 
 @dataclass(slots=True)

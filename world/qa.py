@@ -39,7 +39,8 @@ class Question:
 
 
 class QABoard:
-    def __init__(self) -> None:
+    def __init__(self, tag: str = "") -> None:
+        self._tag = tag  # the node's shard tag: question ids unique across nodes
         self._questions: dict[str, Question] = {}
         self._count = 0
         self.changed = False
@@ -49,11 +50,14 @@ class QABoard:
         return len(self._questions)
 
     def ask(self, avatar: int, name: str, text: str, now: int) -> Question:
+        self._count += 1
+        return self.add(Question(f"q{self._tag}{now:x}-{self._count}", text, avatar, name, now))
+
+    def add(self, q: Question) -> Question:
+        """A new question (asked here, or on another node's shard of the room)."""
         if len(self._questions) >= MAX_QUESTIONS:
             stale = min(self._questions.values(), key=lambda q: (q.answer is None, len(q.voters), q.t))
             del self._questions[stale.id]
-        self._count += 1
-        q = Question(f"q{now:x}-{self._count}", text, avatar, name, now)
         self._questions[q.id] = q
         self.changed = True
         return q

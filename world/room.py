@@ -235,10 +235,7 @@ class Room:
             elif isinstance(item, (*WHEEL, ConcertAct)):
                 out.replies[item.ref] = self._show_input(item, now)
             elif isinstance(item, Mirror):
-                if item.kind in ("chat", "reactions"):
-                    self.social.mirror(item, now)
-                elif item.kind in ("offer", "stock"):
-                    self.commerce.mirror(item, now)
+                self._mirror(item, now)
             elif isinstance(item, AnalyticsAsk):
                 out.replies[item.ref] = ok(report=self.analytics.report(now))
             elif isinstance(item, Detail):
@@ -265,7 +262,9 @@ class Room:
             feature.events, feature.staff = [], []
         out.events += self._notices
         self._notices = []
-        out.shared, social.shared, self.commerce.shared = social.shared + self.commerce.shared, [], []
+        for feature in self._features:
+            out.shared += feature.shared
+            feature.shared = []
         for e in out.events:
             if e.name == "chat":
                 self.analytics.count("chat", now)
@@ -287,6 +286,28 @@ class Room:
                     out.stats["show"] = {k: v for k, v in show.join_extras(0, now)["show"].items()
                                          if k in ("kind", "phase", "round", "cue", "t0", "ends_at")}
         return out
+
+    def _mirror(self, m: Mirror, now: int) -> None:
+        """An item from another node's shard of this room; one that does not parse is
+        dropped (it must never cost this room its tick)."""
+        try:
+            if m.kind in ("chat", "reactions", "qa", "staff"):
+                self.social.mirror(m, now)
+            elif m.kind in ("offer", "stock"):
+                self.commerce.mirror(m, now)
+            elif m.kind == "stage":
+                self._mirror_stage(m, now)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass
+
+    def _mirror_stage(self, m: Mirror, now: int) -> None:
+        action = str(m.payload.get("action"))
+        if action == "spotlight":
+            self.commerce.mirror(m, now)
+        elif action.startswith("wheel.") and self.wheel is not None:
+            self.wheel.mirror(m)
+        elif action in ("show.start", "concert.cue") and self.concert is not None:
+            self.concert.mirror(m, now)
 
     def _show_input(self, item: PlaceBet | WheelAct | ConcertAct, now: int) -> dict[str, Any]:
         if isinstance(item, ConcertAct):

@@ -20,7 +20,7 @@ from world.chat import STAFF_ID, Chat, ChatMessage
 from world.mirror import Mirror, Shared
 from world.moderation import Moderation
 from world.protocol import ErrorCode, error, ok
-from world.qa import QABoard
+from world.qa import QABoard, Question
 from world.reactions import Reactions
 
 MINUTE_MS = 60_000
@@ -82,7 +82,15 @@ class StaffAct:
     staff: Staff
     action: str
     params: dict[str, Any]
+    mirrored: bool = False  # done on another node's shard of this room: applied here too
 
+
+# Staff actions every shard of a room applies (the staff member's node shares them): a mute or
+# a ban holds on every node, a pin, a deletion or an answer shows everywhere.
+SHARED_STAFF = frozenset({
+    "mod.mute", "mod.shadow", "mod.unmute", "mod.kick", "mod.ban", "mod.unban", "mod.slow",
+    "chat.pin", "chat.delete", "qa.answer",
+})
 
 SocialInput = Say | React | Ask | Vote | AssistAsk | StaffAct
 
@@ -107,7 +115,7 @@ class Social:
         self.members = members
         self.chat = Chat(tag)
         self.mod = Moderation()
-        self.qa = QABoard()
+        self.qa = QABoard(tag)
         self.reactions = Reactions()
         self.assistant = Assistant(room, catalog)
         self._chat_times: deque[int] = deque()
@@ -204,6 +212,7 @@ class Social:
         if mute is not None and not mute.shadow:
             return _muted(mute.until, now)
         q = self.qa.ask(a.avatar, name, a.text, now)
+        self.shared.append(("qa", {"op": "ask", **q.staff_wire()}))
         return ok(id=q.id)
 
     def _vote(self, v: Vote) -> dict[str, Any]:
@@ -214,6 +223,8 @@ class Social:
         q = self.qa.get(v.question)
         if q is None:
             return error(ErrorCode.NOT_FOUND, f"no question {v.question[:64]!r}")
+        if v.avatar not in q.voters:
+            self.shared.append(("qa", {"op": "vote", "id": q.id, "avatar": v.avatar}))
         return ok(votes=self.qa.vote(q, v.avatar))
 
     def _assist(self, a: AssistAsk, now: int) -> dict[str, Any]:
@@ -229,7 +240,16 @@ class Social:
         return reply
 
     def mirror(self, m: Mirror, now: int) -> None:
-        """Chat and reactions from this room's shards on other nodes."""
+        """Chat, reactions, Q&A and staff actions from this room's shards on other nodes."""
+        if m.kind == "staff":
+            p = m.payload
+            act = StaffAct(0, Staff(str(p["by"]), str(p["role"])), str(p["action"]), dict(p["params"]), mirrored=True)
+            if act.action in SHARED_STAFF:
+                self._staff(act, now)
+            return
+        if m.kind == "qa":
+            self._mirror_qa(m.payload)
+            return
         if m.kind == "reactions":
             counts = m.payload.get("counts")
             if isinstance(counts, dict):
@@ -242,11 +262,23 @@ class Social:
         if self.chat.has(msg.id):
             return  # seen already (history overlapping live messages)
         self.chat.add(msg)
+        if not msg.staff:
+            self._names[msg.avatar] = msg.name  # staff here may moderate a speaker from another node
         if m.history:
             return
         self._chat_times.append(now)
         self.events.append(Event(None, "chat", msg.wire()))
         self.staff.append(("chat", {**msg.staff_wire(self.room), "remote": True}))
+
+    def _mirror_qa(self, p: dict[str, Any]) -> None:
+        if p["op"] == "ask":
+            if self.qa.get(str(p["id"])) is None:
+                sender = p["from"]
+                self.qa.add(Question(str(p["id"]), str(p["text"]), int(sender["id"]), str(sender["name"]), int(p["t"])))
+        elif p["op"] == "vote":
+            q = self.qa.get(str(p["id"]))
+            if q is not None:
+                self.qa.vote(q, int(p["avatar"]))
 
     # ---- staff -------------------------------------------------------------------------
 
@@ -254,19 +286,37 @@ class Social:
         handler = _STAFF_ACTIONS.get(act.action)
         if handler is None:
             return error(ErrorCode.BAD_REQUEST, f"unknown staff action {act.action[:64]!r}")
+        sent = len(self.events)
+        target = int(act.params["avatar"]) if act.params.get("avatar") is not None else None
+        away = act.mirrored and target is not None and self.members.name_of(target) is None
         try:
-            return handler(self, act, now)
+            reply = handler(self, act, now)
         except _Refusal as r:
             return r.reply
+        if away:  # the target is on another node: it hears of it there, not here
+            self.events[sent:] = [e for e in self.events[sent:] if e.to is None or target not in e.to]
+        elif act.mirrored:
+            pass
+        elif reply.get("ok") and act.action in SHARED_STAFF:
+            params = dict(act.params)
+            if "avatar" in params:  # the other shards may not know the target's name
+                params["name"] = self._names.get(int(params["avatar"])) or self.members.name_of(int(params["avatar"]))
+            self.shared.append(("staff", {"action": act.action, "params": params, "by": act.staff.name,
+                                          "role": act.staff.role}))
+        return reply
 
     def _log(self, act: StaffAct, now: int, **fields: Any) -> None:
         entry = {"t": now, "by": act.staff.name, "role": act.staff.role, "action": act.action, "room": self.room}
+        if act.mirrored:
+            entry["remote"] = True  # done on another node
         entry.update({k: v for k, v in fields.items() if v is not None})
         self.staff.append(("modlog", self.mod.record(entry)))
 
     def _target(self, act: StaffAct) -> tuple[int, str]:
         avatar = int(act.params["avatar"])
         name = self.members.name_of(avatar) or self._names.get(avatar)
+        if name is None and act.mirrored:  # on another node: applies here if the avatar comes
+            name = str(act.params.get("name") or f"#{avatar}")
         if name is None:
             raise _Refusal(ErrorCode.NOT_FOUND, f"no avatar {avatar} in room {self.room!r}")
         return avatar, name

@@ -167,6 +167,38 @@ async def test_chat_and_reactions_cross_nodes_history_reaches_late_joiners(
         assert history[-2:] == ["Ciao from node one", "and from node two"]
 
 
+async def test_a_ban_and_the_qa_board_hold_across_nodes(
+    redis_server: RedisServer, visitors: list[Visitor], staff: list[StaffClient]
+) -> None:
+    async with nodes(redis_server.url) as (a, b):
+        ada = await visitor(a, visitors, "Ada", "concert")
+        troll = await visitor(b, visitors, "Troll", "concert")
+        host = StaffClient("moderator", ["concert"], name="Mia")
+        staff.append(host)
+        await host.connect(a.url)
+        assert (await host.call("host.watch", {"room": "concert"}))["ok"]
+        assert (await troll.call("chat", {"text": "buy followers here"}))["ok"]
+        seen = await eventually(lambda: [m for m in host.got("chat") if m.get("text") == "buy followers here"], 5)
+        assert troll.welcome is not None and seen[0]["from"]["id"] == troll.welcome["id"]
+        banned = await host.call("mod.ban", {"room": "concert", "avatar": troll.welcome["id"]})
+        assert banned["ok"], banned  # a visitor of the other node, known here from its chat
+        await eventually(lambda: any(m.get("action") == "banned" for m in troll.events.get("moderation", [])), 5)
+        again = await troll.call("join", {"room": "concert"})
+        assert again["error"]["code"] == "banned"  # its own node holds the ban too
+
+        asked = await troll.call("qa.ask", {"text": "can I still ask?"})  # not in a room: refused
+        assert not asked["ok"]
+        bo = await visitor(b, visitors, "Bo", "concert")
+        q = (await bo.call("qa.ask", {"text": "When does the encore start?"}))["id"]
+        await eventually(lambda: any(t["id"] == q for m in ada.events.get("qa", []) for t in m["top"]), 5)
+        assert (await ada.call("qa.vote", {"id": q}))["votes"] == 1
+        await eventually(lambda: any(t["id"] == q and t["votes"] == 1 for m in bo.events.get("qa", []) for t in m["top"]), 5)
+        assert (await bo.call("qa.vote", {"id": q}))["votes"] == 2  # one board: both votes count
+        assert (await host.call("qa.answer", {"room": "concert", "id": q, "text": "At ten."}))["ok"]
+        await eventually(lambda: any(t["id"] == q and t.get("answer") == "At ten." and t["votes"] == 2
+                                     for m in bo.events.get("qa", []) for t in m["top"]), 5)
+
+
 async def test_a_visitor_resumes_on_the_other_node_with_its_avatar_and_room(
     redis_server: RedisServer, visitors: list[Visitor]
 ) -> None:
@@ -295,3 +327,53 @@ def _positions(v: Visitor, avatar: int) -> list[bytes]:
     from world.interest import RECORD
 
     return [b for t in v.ticks for b in [t["pos"]] if avatar in np.frombuffer(b, RECORD)["id"]]
+
+
+def _healthz(port: int) -> dict[str, Any]:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+        return json.load(r)  # type: ignore[no-any-return]
+
+
+def _until(check: Any, timeout: float) -> float:
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < timeout, "not in time"
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+def test_killing_a_rooms_owner_hands_it_over_and_a_drain_hands_over_at_once(redis_server: RedisServer) -> None:
+    import signal
+
+    from tests.conftest import start_server_process, stop_process
+
+    rooms = ["concert", "showroom", "studio"]
+    args = ("--demo", "--no-autopilot", "--redis", redis_server.url)
+    first, p1 = start_server_process(*args, "--node-id", "first")
+    second = third = None
+    try:
+        _until(lambda: _healthz(p1)["owns"] == rooms, 5)  # the only node runs every room
+        second, p2 = start_server_process(*args, "--node-id", "second")
+        time.sleep(1.5)
+        assert _healthz(p2)["owns"] == []  # the leases are held: one owner per room
+
+        first.send_signal(signal.SIGKILL)  # the owner dies without a word
+        first.wait(5)
+        took = _until(lambda: _healthz(p2)["owns"] == rooms, 8)
+        assert took < 5.0  # within a lease (3 s) and a renewal (1 s)
+
+        third, p3 = start_server_process(*args, "--node-id", "third")
+        time.sleep(1.5)
+        assert _healthz(p3)["owns"] == []
+        second.send_signal(signal.SIGTERM)  # a drain releases its leases on the way out
+        started = time.monotonic()
+        second.wait(10)
+        _until(lambda: _healthz(p3)["owns"] == rooms, 5)
+        assert time.monotonic() - started < 3.5
+    finally:
+        for proc in (first, second, third):
+            if proc is not None:
+                stop_process(proc)

@@ -96,3 +96,120 @@ def test_a_drop_started_on_one_shard_is_claimed_on_another_with_the_clusters_dec
     assert not events(a.step(1500, [Mirror("stock", {"offer": offer_id, "stock": 1})]), "offer")
     # an offer for a product this room does not sell is ignored
     assert not events(b.step(1600, [Mirror("offer", {**m.payload, "id": "x", "product": "nope"})]), "offer")
+
+
+def demo_shards(room_id: str) -> tuple[Room, Room]:
+    from tests.conftest import ROOT
+    from world.scene import load_rooms
+
+    cfg = next(c for c in load_rooms(ROOT / "assets" / "rooms") if c.id == room_id)
+    return (Room(cfg.model_copy(update={"shard": "n1"}), rng=random.Random(1)),
+            Room(cfg.model_copy(update={"shard": "n2"}), rng=random.Random(2)))
+
+
+def test_a_wheel_round_opened_on_one_shard_draws_the_same_result_on_every_shard() -> None:
+    from world.shows.wheel_show import PlaceBet, WheelAct
+
+    a, b = demo_shards("studio")
+    a.step(1000, [Join(1, 1, "Ada", {}, "s1")])
+    b.step(1000, [Join(1, 7, "Cy", {}, "s3")])
+    out = a.step(2000, [WheelAct(1, HOST, "wheel.open", {"seconds": 5, "seed": b"\x07" * 32})])
+    opened = out.replies[1]
+    (stage,) = mirrored(out, "stage")
+    out_b = b.step(2050, [stage])
+    shown = events(out_b, "show")[-1].payload
+    assert shown["round"] == opened["round"] and shown["commit"] == opened["commit"]
+    assert shown["ends_at"] == opened["ends_at"]  # the same window, in server time
+    bet = b.step(2100, [PlaceBet(2, 7, opened["round"], "1", 10, "bet-1")]).replies[2]
+    assert bet["ok"]  # bets on the other shard go into the same round
+
+    # both spin when the window closes, land on the same segment, each pays its own visitors
+    def landed(room: Room) -> dict[str, Any]:
+        now = opened["ends_at"]
+        for _ in range(400):
+            now += 100
+            out = room.step(now, [])
+            for e in events(out, "show"):
+                if e.payload.get("phase") == "result":
+                    return {"result": e.payload["result"], "seed": e.payload["seed"], "payouts": events(out, "payout")}
+        raise AssertionError("no result")
+
+    ra, rb = landed(a), landed(b)
+    assert ra["result"] == rb["result"] and ra["seed"] == rb["seed"]
+    assert [p.to for p in rb["payouts"]] in ([(7,)], [])  # Cy's bet is settled where Cy is
+    assert ra["payouts"] == []
+
+
+def test_the_concert_timeline_and_the_spotlight_are_the_same_on_every_shard() -> None:
+    from world.shows.concert_show import ConcertAct
+
+    a, b = demo_shards("concert")
+    out = a.step(5000, [ConcertAct(1, HOST, "show.start", {})])
+    out_b = b.step(5040, mirrored(out, "stage"))
+    sa, sb = a.concert.concert.state(6000), b.concert.concert.state(6000)  # type: ignore[union-attr]
+    assert sa["t0"] == sb["t0"] and sa["cues"] == sb["cues"]
+    assert events(out_b, "show")
+    cue = sa["setlist"][2]["id"]
+    out = a.step(7000, [ConcertAct(2, HOST, "concert.cue", {"cue": cue, "at": 9000})])
+    b.step(7030, mirrored(out, "stage"))
+    assert a.concert.concert.state(9500)["cue"] == b.concert.concert.state(9500)["cue"] == cue  # type: ignore[union-attr]
+
+    s1, s2 = demo_shards("showroom")
+    product = s1.config.catalog.products[0].id
+    out = s1.step(1000, [CommerceAct(3, HOST, "spotlight", {"room": "showroom", "product": product})])
+    got = events(s2.step(1100, mirrored(out, "stage")), "spotlight")
+    assert got[0].payload["product"]["id"] == product and got[0].payload["t"] == 1000
+
+
+def test_malformed_items_from_other_nodes_change_nothing_and_never_break_the_tick() -> None:
+    a, _ = shard("n1"), None
+    a.step(1000, [Join(1, 1, "Ada", {}, "s1")])
+    junk = [
+        Mirror("chat", {"text": "no id"}),
+        Mirror("chat", {"id": "m1", "from": "not a map", "text": 5}),
+        Mirror("offer", {"id": "x", "product": "aria", "price": "free"}),
+        Mirror("stock", {"offer": None, "stock": "lots"}),
+        Mirror("stage", {"action": "wheel.open"}),
+        Mirror("stage", {"action": "spotlight", "params": "aria"}),
+        Mirror("reactions", {"counts": ["🔥"]}),
+    ]
+    out = a.step(1100, [*junk, Say(1, 1, "still fine", "room")])
+    assert out.replies[1]["ok"]
+    assert [e.payload["text"] for e in events(out, "chat")] == ["still fine"]
+    assert not events(out, "offer") and not events(out, "spotlight")
+
+
+def test_a_ban_on_one_node_holds_on_every_node_and_the_qa_board_is_one() -> None:
+    from world.social import Ask, Vote
+
+    a, b = shard("n1"), shard("n2")
+    a.step(1000, [Join(1, 1, "Ada", {}, "s1")])
+    b.step(1000, [Join(1, 7, "Troll", {}, "s7"), Join(2, 8, "Bo", {}, "s8")])
+    # Ada's node knows the troll only from the chat that crossed over
+    said = b.step(1100, [Say(3, 7, "spam spam", "room")])
+    a.step(1200, mirrored(said, "chat"))
+    out = a.step(1300, [StaffAct(4, HOST, "mod.ban", {"avatar": 7})])
+    assert out.replies[4]["ok"]
+    (ban,) = mirrored(out, "staff")
+    assert ban.payload["params"] == {"avatar": 7, "name": "Troll"}
+    out_b = b.step(1400, [ban])
+    assert 7 not in b.avatars and 7 in out_b.left  # removed where it actually was
+    assert [e.to for e in events(out_b, "moderation")] == [(7,)]
+    assert b.step(1500, [Join(5, 7, "Troll", {}, "s7")]).replies[5]["error"]["code"] == "banned"
+    log = [e for e in b.social.mod.log if e.get("action") == "mod.ban"]  # the log holds it too
+    assert log and log[0]["remote"] is True and log[0]["by"] == "Sara"
+    assert not mirrored(out_b, "staff")  # applied, not echoed back
+
+    # Q&A: a question asked on one node, voted on both, answered from the other
+    asked = b.step(1600, [Ask(6, 8, "Is the jacket waterproof?")])
+    qid = asked.replies[6]["id"]
+    a.step(1700, mirrored(asked, "qa"))
+    voted_a = a.step(1800, [Vote(7, 1, qid)])
+    assert voted_a.replies[7] == {"ok": True, "votes": 1}
+    voted_b = b.step(1800, [*mirrored(voted_a, "qa"), Vote(8, 8, qid)])
+    assert voted_b.replies[8]["votes"] == 2
+    a.step(1900, mirrored(voted_b, "qa"))
+    assert a.social.qa.top()[0]["votes"] == b.social.qa.top()[0]["votes"] == 2
+    answered = a.step(2000, [StaffAct(9, HOST, "qa.answer", {"id": qid, "text": "Yes, fully."})])
+    b.step(2100, mirrored(answered, "staff"))
+    assert b.social.qa.top()[0]["answer"] == "Yes, fully."

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from world.mirror import Mirror, Shared
 from world.protocol import ErrorCode, error, ok
 from world.shows.concert import Concert, Setlist
 from world.social import Event, Staff
@@ -26,6 +27,7 @@ class ConcertShow:
         self.concert = Concert(setlist)
         self.events: list[Event] = []
         self.staff: list[tuple[str, dict[str, Any]]] = []
+        self.shared: list[Shared] = []  # the stage, for this room's shards on other nodes
         self._shown: tuple[str | None, str] | None = None  # (cue, phase) last announced
 
     def join_extras(self, avatar: int, now: int) -> dict[str, Any]:
@@ -34,6 +36,7 @@ class ConcertShow:
     def apply(self, act: ConcertAct, now: int) -> tuple[int, dict[str, Any]]:
         if act.action == "show.start":
             self.concert.start(now)
+            self.shared.append(("stage", {"action": act.action, "t": now}))
         else:
             at = int(act.params.get("at") or now + int(self.concert.setlist.lead_s * 1000))
             if at < now - 1000:
@@ -42,11 +45,24 @@ class ConcertShow:
                 self.concert.cue(act.params["cue"], at)
             except KeyError:
                 return act.ref, error(ErrorCode.NOT_FOUND, f"no cue {act.params['cue'][:64]!r} in the set list")
+            self.shared.append(("stage", {"action": act.action, "t": now, "params": {"cue": act.params["cue"], "at": at}}))
         self._announce(now, force=True)
         self.staff.append(("modlog", {"t": now, "by": act.staff.name, "role": act.staff.role, "action": act.action,
                                       "room": self.room, "id": act.params.get("cue") or self.concert.setlist.id}))
         state = self.concert.state(now)
         return act.ref, ok(t0=state["t0"], ends_at=state.get("ends_at"))
+
+    def mirror(self, m: Mirror, now: int) -> None:
+        """The show started or cued on another node: the same server-time timeline here."""
+        p = m.payload
+        try:
+            if p["action"] == "show.start":
+                self.concert.start(int(p["t"]))
+            else:
+                self.concert.cue(str(p["params"]["cue"]), int(p["params"]["at"]))
+        except (KeyError, TypeError, ValueError):
+            return
+        self._announce(now, force=True)
 
     def finish(self, now: int) -> None:
         self._announce(now)

@@ -95,11 +95,12 @@ class Wheel:
 
     # ---- host ----------------------------------------------------------------------------
 
-    def open(self, now: int, seconds: float, seed: bytes) -> Round:
+    def open(self, now: int, seconds: float, seed: bytes, round_id: str | None = None) -> Round:
+        """Open betting; ``round_id`` given when the round was opened on another node."""
         if self.round is not None and not self.round.settled:
             raise WheelError("conflict", "a round is still running")
         self._count += 1
-        self.round = Round(f"w{now:x}-{self._count}", seed, now, now + int(seconds * 1000))
+        self.round = Round(round_id or f"w{now:x}-{self._count}", seed, now, now + int(seconds * 1000))
         return self.round
 
     def spin(self, now: int) -> Round:

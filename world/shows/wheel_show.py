@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from world.mirror import Mirror, Shared
 from world.protocol import ErrorCode, error, ok
 from world.shows.wheel import Wheel, WheelError
 from world.social import Event, Staff
@@ -42,6 +43,7 @@ class WheelShow:
         self.wheel = Wheel()
         self.events: list[Event] = []
         self.staff: list[tuple[str, dict[str, Any]]] = []
+        self.shared: list[Shared] = []  # the stage, for this room's shards on other nodes
         self._changed = False
 
     def join_extras(self, avatar: int, now: int) -> dict[str, Any]:
@@ -62,15 +64,32 @@ class WheelShow:
 
     def _host(self, act: WheelAct, now: int) -> dict[str, Any]:
         if act.action == "wheel.open":
-            r = self.wheel.open(now, float(act.params["seconds"]), act.params["seed"])
+            seconds, seed = float(act.params["seconds"]), act.params["seed"]
+            r = self.wheel.open(now, seconds, seed)
             reply = ok(round=r.id, commit=self.wheel.state(now)["commit"], ends_at=r.closes_at)
+            self.shared.append(("stage", {"action": act.action, "t": now, "round": r.id,
+                                          "params": {"seconds": seconds, "seed": seed}}))
         else:
             r = self.wheel.spin(now)
             reply = ok(round=r.id)
+            self.shared.append(("stage", {"action": act.action, "t": now, "round": r.id}))
         self._changed = True
         self.staff.append(("modlog", {"t": now, "by": act.staff.name, "role": act.staff.role,
                                       "action": act.action, "room": self.room, "id": r.id}))
         return reply
+
+    def mirror(self, m: Mirror) -> None:
+        """A round opened or spun on another node: the same round (id, seed, times) here, so
+        every node draws the same result; each node settles its own visitors' bets."""
+        p = m.payload
+        try:
+            if p["action"] == "wheel.open":
+                self.wheel.open(int(p["t"]), float(p["params"]["seconds"]), bytes(p["params"]["seed"]), str(p["round"]))
+            elif self.wheel.round is not None and self.wheel.round.id == p.get("round"):
+                self.wheel.spin(int(p["t"]))
+            self._changed = True
+        except (WheelError, KeyError, TypeError, ValueError):
+            pass  # out of step (e.g. this node started mid-round): the next round brings it back
 
     def finish(self, now: int) -> None:
         changed, payouts = self.wheel.advance(now)
