@@ -328,7 +328,8 @@ def largest_held(rows: list[dict[str, Any]]) -> int:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     port = free_port()
-    proc = start_server(port, ["--tick-hz", str(args.hz), *args.server_args])
+    # one simulation, however big the step: the concert would otherwise split into audience shards
+    proc = start_server(port, ["--tick-hz", str(args.hz), "--shard-size", "0", *args.server_args])
     tune_gc()  # the swarm's own GC pauses would otherwise show up as server latency
     url = f"http://127.0.0.1:{port}"
     rows: list[dict[str, Any]] = []

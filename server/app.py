@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 from pathlib import Path
 
 import socketio
@@ -21,10 +22,11 @@ from server.metrics import Metrics
 from server.packets import VetrinaPacket
 from server.engines import InlineEngine, ProcessEngine, RoomEngine
 from server.runner import RoomRunner
+from server.shards import AudienceShards
 from world.analytics import to_csv
 from world.mirror import Mirror
 from world.room import AnalyticsAsk
-from world.scene import load_rooms
+from world.scene import RoomConfig, load_rooms
 from world.visitors import Visitors
 from world.wordfilter import WordFilter
 
@@ -82,28 +84,52 @@ def create_app(settings: Settings) -> web.Application:
         chat_rate=settings.chat_rate, chat_burst=settings.chat_burst,
         react_rate=settings.react_rate, react_burst=settings.react_burst, words=words, cluster=cluster,
     )
-    host = HostGateway(sio, rooms, metrics, secret=settings.secret, words=words)
+    host = HostGateway(sio, rooms, metrics, secret=settings.secret, words=words, shards=gateway.shards)
     engines: list[RoomEngine] = []
-    for i, cfg in enumerate(configs):
+    running: list[asyncio.Task[None]] = []  # extra shards' tick loops, started when needed
+
+    def share(runner_id: str, items: list[tuple[str, dict[str, Any]]]) -> None:
+        room = runner_id.split("~", 1)[0]
+        gateway.shards[room].share(runner_id, items)  # to the sibling shards on this node
+        if cluster is not None:
+            cluster.share(room, items)  # and to the other nodes
+
+    def make_runner(cfg: RoomConfig, seed: int, shard: int) -> RoomRunner:
+        if shard:  # ids the shard mints (messages, drops, questions, tickets) unique among its siblings
+            cfg = cfg.model_copy(update={"shard": f"{cfg.shard}s{shard + 1}"})
         engine: RoomEngine = (
-            ProcessEngine(cfg, seed=i, viewers_per_part=settings.tick_part_viewers)
-            if settings.room_processes else InlineEngine(cfg, seed=i)
+            ProcessEngine(cfg, seed=seed, viewers_per_part=settings.tick_part_viewers)
+            if settings.room_processes else InlineEngine(cfg, seed=seed)
         )
         engines.append(engine)
-        rooms[cfg.id] = RoomRunner(
-            cfg,
-            engine,
-            send=gateway.send_to_avatar,
-            send_now=gateway.send_now,
-            metrics=metrics,
-            staff=host.feed,
-            removed=gateway.removed,
-            rejoin=gateway.rejoin,
-            share=cluster.share if cluster is not None else None,
-            inbox_limit=settings.inbox_limit,
-            tick_hz=settings.tick_hz,
-            request_timeout_s=settings.request_timeout_s,
+
+        async def staff(room: str, event: str, payload: dict[str, Any]) -> None:
+            # the primary shard has everything the consoles need (the rest is mirrored into
+            # it); the others add only what exists nowhere else: their visitors' tickets
+            if shard == 0 or event == "ticket":
+                await host.feed(cfg.id, event, payload)
+
+        return RoomRunner(
+            cfg, engine, send=gateway.send_to_avatar, send_now=gateway.send_now, metrics=metrics,
+            staff=staff, removed=gateway.removed, rejoin=gateway.rejoin, share=share,
+            inbox_limit=settings.inbox_limit, tick_hz=settings.tick_hz,
+            request_timeout_s=settings.request_timeout_s, shard=shard,
         )
+
+    def spawn(cfg: RoomConfig, seed: int) -> Callable[[int], RoomRunner]:
+        def start(shard: int) -> RoomRunner:
+            runner = make_runner(cfg, seed + 1000 * shard, shard)
+            running.append(asyncio.get_running_loop().create_task(runner.run(), name=f"room:{runner.id}"))
+            log.info("room %s: audience shard %s started", cfg.id, runner.id)
+            return runner
+
+        return start
+
+    for i, cfg in enumerate(configs):
+        if settings.shard_size is not None:
+            cfg = cfg.model_copy(update={"shard_size": settings.shard_size or None if cfg.shard_size else None})
+        rooms[cfg.id] = make_runner(cfg, i, 0)
+        gateway.shards[cfg.id] = AudienceShards(cfg.id, rooms[cfg.id], cfg.shard_size, spawn(cfg, i))
     metrics.rooms.set(len(rooms))
     app[SETTINGS] = settings
     app[METRICS] = metrics
@@ -118,8 +144,11 @@ def create_app(settings: Settings) -> web.Application:
         assert cluster is not None
 
         def submit(room: str, item: Mirror) -> bool:
-            runner = rooms.get(room)
-            return runner.submit(item) if runner is not None else False
+            shards = gateway.shards.get(room)
+            if shards is None:
+                return False
+            shards.take(item)
+            return True
 
         visitors.start_ids_at(await cluster.start(submit, list(rooms)))
         yield
@@ -133,9 +162,9 @@ def create_app(settings: Settings) -> web.Application:
             owns = cluster.owns if cluster is not None else autopilot.everywhere
             tasks.append(asyncio.create_task(autopilot.run(rooms, owns), name="autopilot"))
         yield
-        for t in tasks:
+        for t in [*tasks, *running]:
             t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, *running, return_exceptions=True)
         for e in engines:
             e.close()
 
@@ -207,7 +236,7 @@ def _routes(app: web.Application, client: Path) -> None:
             "status": "degraded" if redis == "down" else "ok",
             "redis": redis,
             "rooms": len(rooms),
-            "avatars": sum(r.occupancy for r in rooms.values()),
+            "avatars": sum(s.occupancy for s in request.app[GATEWAY].shards.values()),
         }
         if cluster is not None:
             body["node"] = cluster.node
@@ -219,8 +248,15 @@ def _routes(app: web.Application, client: Path) -> None:
         return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
     async def api_rooms(request: web.Request) -> web.Response:
-        rooms = request.app[ROOMS]
-        return web.json_response({"rooms": [r.info(full=False) for r in rooms.values()]})
+        shards = request.app[GATEWAY].shards
+        out = []
+        for room_id, r in request.app[ROOMS].items():
+            info = r.info(full=False)
+            info["occupancy"] = shards[room_id].occupancy  # every audience shard of the room
+            if len(shards[room_id].runners) > 1:
+                info["shards"] = len(shards[room_id].runners)
+            out.append(info)
+        return web.json_response({"rooms": out})
 
     async def api_analytics(request: web.Request) -> web.Response:
         """The room's analytics report for brand staff: Bearer token covering the room."""

@@ -100,6 +100,8 @@ def _parser() -> argparse.ArgumentParser:
         "--no-autopilot", dest="autopilot", action="store_false", default=None,
         help="with --demo: do not run the demo's shows and drops automatically",
     )
+    s.add_argument("--shard-size", type=int, dest="shard_size",
+                   help="split rooms declared large into audience shards of this many avatars (0: never)")
     s.add_argument("--redis", dest="redis_url", help="join other nodes through Redis: redis://host:6379/0")
     s.add_argument("--node-id", dest="node_id", help="this node's name in the cluster (default host-pid)")
     s.add_argument("--log-level", dest="log_level", help="debug, info, warning, error")

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     autopilot: bool = Field(default=True, description="with --demo: keep the demo's shows and drops running")
     crowd: int = Field(default=0, ge=0, le=5000, description="simulated visitors wandering the demo")
     crowd_room: str = "showroom"
+    shard_size: int | None = Field(
+        default=None, ge=0, le=100_000,
+        description="audience shard size for rooms declared large (0: never split; default: as the room file says)",
+    )
     redis_url: str | None = Field(default=None, description="join other nodes through Redis (VETRINA_REDIS_URL)")
     node_id: str = Field(
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}"[:32].replace(" ", "-"),

@@ -26,6 +26,7 @@ from server.handlers import Handler, Namespace, Reply, first_error
 from server.metrics import Metrics
 from server.packets import MALFORMED_EVENT
 from server.runner import RoomRunner, now_ms
+from server.shards import AudienceShards
 from world.commerce import CartAdd, CartGet, OfferClaim, OfferSettled, ProductTry, ProductView
 from world.protocol import (
     AskRequest,
@@ -94,7 +95,9 @@ class VisitorGateway(Namespace):
         super().__init__(metrics)
         self.cluster = cluster
         self.sio = sio
-        self.rooms = rooms
+        self.rooms = rooms  # room id -> its primary shard
+        self.shards: dict[str, AudienceShards] = {}  # room id -> all its shards (filled by the app)
+        self._runner_of: dict[int, RoomRunner] = {}  # avatar id -> the shard it is in
         self.visitors = visitors
         self._move_rate = move_rate
         self._move_burst = move_burst
@@ -195,8 +198,9 @@ class VisitorGateway(Namespace):
         self._conns_eio[eio_sid] = conn
         self.metrics.connections.labels(self.namespace).inc()
         self.metrics.visitors.set(len(self.visitors))
-        if arrival.resumed and v.room in self.rooms:
-            self.rooms[v.room].submit(Attach(v.id))
+        runner = self._shard_of(v)
+        if arrival.resumed and runner is not None:
+            runner.submit(Attach(v.id))
         self._remember(v)
         # Welcome goes out after socket.io has sent its CONNECT packet (after we return).
         self._spawn(self._welcome(sid, v, arrival.replaced_sid))
@@ -216,9 +220,25 @@ class VisitorGateway(Namespace):
             return None
         v = arrival.visitor
         if room is not None:  # back in the room (at a spawn point); its client's re-join is idempotent
-            self.rooms[room].submit(Join(0, v.id, v.name, v.look, v.session))
+            shards = self.shards[room]
+            runner = self._runner_of[v.id] = shards.place()
+            runner.submit(Join(0, v.id, v.name, v.look, v.session))
+            shards.placed(runner)
         self.metrics.messages_in.labels("resume-cross-node").inc()
         return arrival
+
+    def _shard_of(self, v: Visitor) -> RoomRunner | None:
+        """The shard of its room the visitor is in (None: in no room)."""
+        if v.room is None:
+            return None
+        runner = self._runner_of.get(v.id)
+        return runner if runner is not None and runner.room == v.room else self.rooms.get(v.room)
+
+    def _spread(self, room: str, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """Shared items made here (not by a room's tick): to every shard of the room, every node."""
+        self.shards[room].share(None, items)
+        if self.cluster is not None:
+            self.cluster.share(room, items)
 
     def _remember(self, v: Visitor) -> None:
         """Keep the visitor's session where any node can resume it (without waiting for Redis)."""
@@ -248,8 +268,9 @@ class VisitorGateway(Namespace):
         if v is None or v.sid is not None:
             return  # unknown, or already taken over by a newer connection
         self._eio_sid.pop(v.id, None)
-        if v.room in self.rooms:
-            self.rooms[v.room].submit(Detach(v.id))
+        runner = self._shard_of(v)
+        if runner is not None:
+            runner.submit(Detach(v.id))
 
     def sweep(self) -> None:
         """Visitors whose grace period ran out leave their rooms for good."""
@@ -257,33 +278,45 @@ class VisitorGateway(Namespace):
             self._chat_buckets.pop(v.id, None)
             self._react_buckets.pop(v.id, None)
             self._shop_buckets.pop(v.id, None)
-            if v.room in self.rooms:
-                self.rooms[v.room].submit(Leave(v.id))
+            runner = self._shard_of(v)
+            if runner is not None:
+                runner.submit(Leave(v.id))
+            self._runner_of.pop(v.id, None)
         self.metrics.visitors.set(len(self.visitors))
 
     # ---- events ------------------------------------------------------------------------
 
     async def join(self, sid: str, req: JoinRequest) -> Reply:
         v = self._visitor(sid)
-        runner = self.rooms.get(req.room)
-        if runner is None:
+        shards = self.shards.get(req.room)
+        if shards is None:
             raise WireError(ErrorCode.NOT_FOUND, f"no room {req.room[:64]!r}")
-        if v.room is not None and v.room != req.room and v.room in self.rooms:
-            self.rooms[v.room].submit(Leave(v.id))
+        current = self._shard_of(v)
+        if current is not None and v.room != req.room:
+            current.submit(Leave(v.id))
             v.room = None
-        reply = await runner.request(lambda ref: Join(ref, v.id, v.name, v.look, v.session))
+            current = None
+        runner = current or shards.place()  # joining again: the same shard
+        try:
+            reply = await runner.request(lambda ref: Join(ref, v.id, v.name, v.look, v.session))
+        finally:
+            if current is None:
+                shards.placed(runner)
         if reply.get("ok"):
             v.room = req.room
+            self._runner_of[v.id] = runner
             self._remember(v)
         return reply
 
     async def leave(self, sid: str, req: EmptyRequest) -> Reply:
         v = self._visitor(sid)
-        if v.room is None or v.room not in self.rooms:
+        runner = self._shard_of(v)
+        if runner is None:
             raise WireError(ErrorCode.NOT_JOINED, "you are not in a room")
-        room, v.room = v.room, None
+        v.room = None
+        self._runner_of.pop(v.id, None)
         self._remember(v)
-        return await self.rooms[room].request(lambda ref: Leave(v.id, ref))
+        return await runner.request(lambda ref: Leave(v.id, ref))
 
     async def move(self, sid: str, req: MoveRequest) -> Reply:
         conn = self._conns.get(sid)
@@ -299,7 +332,8 @@ class VisitorGateway(Namespace):
         if not conn.moves.take(time.monotonic()):
             raise WireError(ErrorCode.RATE_LIMITED, "too many moves")
         p = req.p
-        self.rooms[v.room].submit_move(v.id, float(p[0]), float(p[1]), float(p[2]), float(req.yaw), req.seq, now_ms())
+        runner = self._runner_of.get(v.id) or self.rooms[v.room]
+        runner.submit_move(v.id, float(p[0]), float(p[1]), float(p[2]), float(req.yaw), req.seq, now_ms())
 
     def fast_message(self, eio_sid: str, data: bytes) -> bool:
         """Take a ``move`` straight from engine.io (the busiest event by far), skipping
@@ -329,28 +363,35 @@ class VisitorGateway(Namespace):
     async def time(self, sid: str, req: TimeRequest) -> Reply:
         return ok(c=req.c, t=now_ms())
 
-    def rejoin(self, room: str) -> list[Input]:
-        """Inputs that put every visitor of ``room`` back after the room restarted empty."""
+    def rejoin(self, runner_id: str) -> list[Input]:
+        """Inputs that put every visitor of a shard back after it restarted empty."""
         inputs: list[Input] = []
+        room = runner_id.split("~", 1)[0]
         for v in self.visitors.in_room(room):
+            shard = self._shard_of(v)
+            if shard is None or shard.id != runner_id:
+                continue
             inputs.append(Join(0, v.id, v.name, v.look, v.session))  # ref 0: nobody waits
             if v.sid is None:
                 inputs.append(Detach(v.id))
         return inputs
 
-    def removed(self, room: str, avatar: int) -> None:
-        """Staff removed the avatar from ``room`` (kick, ban): its visitor is in no room now."""
+    def removed(self, runner_id: str, avatar: int) -> None:
+        """Staff removed the avatar from a shard (kick, ban): its visitor is in no room now."""
         v = self.visitors.by_id(avatar)
-        if v is not None and v.room == room:
+        shard = self._shard_of(v) if v is not None else None
+        if v is not None and shard is not None and shard.id == runner_id:
             v.room = None
+            self._runner_of.pop(avatar, None)
 
     # ---- social ------------------------------------------------------------------------
 
     def _in_room(self, sid: str) -> tuple[Visitor, RoomRunner]:
         v = self._visitor(sid)
-        if v.room is None or v.room not in self.rooms:
+        runner = self._shard_of(v)
+        if runner is None:
             raise WireError(ErrorCode.NOT_JOINED, "join a room first")
-        return v, self.rooms[v.room]
+        return v, runner
 
     def _shop(self, sid: str) -> tuple[Visitor, RoomRunner]:
         """The visitor and room for a shop or game request, within the visitor's allowance
@@ -421,10 +462,12 @@ class VisitorGateway(Namespace):
 
     async def offer_claim(self, sid: str, req: ClaimRequest) -> Reply:
         v, runner = self._shop(sid)
-        if self.cluster is None:  # one node: the room's tick decides, one claim after another
+        shards = self.shards[runner.room]
+        if self.cluster is None and shards.size is None:  # one simulation: its tick decides
             return await runner.request(lambda ref: OfferClaim(ref, v.id, req.offer))
-        try:  # several nodes: one atomic decision in Redis, then the room records it
-            decided = await self.cluster.claim(req.offer, v.id, now_ms())
+        try:  # several shards or nodes: one atomic decision, then the shard records it
+            ledger = self.cluster if self.cluster is not None else shards.ledger
+            decided = await ledger.claim(req.offer, v.id, now_ms())
         except ClusterUnavailable:
             raise WireError(ErrorCode.UNAVAILABLE, "drops are paused for a moment: try again") from None
         if decided is None:
@@ -434,7 +477,7 @@ class VisitorGateway(Namespace):
             raise WireError(ErrorCode.SOLD_OUT, "sold out")
         if outcome == "closed":
             raise WireError(ErrorCode.CLOSED, "this offer has ended")
-        self.cluster.share(runner.id, [("stock", {"offer": req.offer, "stock": stock})])
+        self._spread(runner.room, [("stock", {"offer": req.offer, "stock": stock})])
         return await runner.request(lambda ref: OfferSettled(ref, v.id, req.offer, order, stock))
 
     async def bet(self, sid: str, req: BetRequest) -> Reply:

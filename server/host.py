@@ -21,6 +21,7 @@ from server.auth import AuthError, StaffClaims, verify
 from server.handlers import Handler, Namespace, Reply, first_error
 from server.metrics import Metrics
 from server.runner import RoomRunner, now_ms
+from server.shards import AudienceShards
 from world.assistant import ticket_room
 from world.protocol import (
     AnswerRequest,
@@ -82,10 +83,12 @@ class HostGateway(Namespace):
         *,
         secret: str,
         words: WordFilter | None = None,
+        shards: dict[str, AudienceShards] | None = None,
     ) -> None:
         super().__init__(metrics)
         self.sio = sio
-        self.rooms = rooms
+        self.rooms = rooms  # room id -> its primary shard: staff act there, it mirrors to the rest
+        self.shards = shards if shards is not None else {}
         self._secret = secret
         self.words = words or WordFilter([])
         self._staff: dict[str, StaffSession] = {}
@@ -244,8 +247,17 @@ class HostGateway(Namespace):
         return await self._request(runner, session, "chat", {"text": text, "filtered": filtered})
 
     async def assist_reply(self, sid: str, req: ReplyRequest) -> Reply:
-        session, runner = self._authorise(sid, "assist.reply", ticket_room(req.ticket))
-        return await self._request(runner, session, "assist.reply", {"ticket": req.ticket, "text": req.text})
+        room = ticket_room(req.ticket)
+        session, runner = self._authorise(sid, "assist.reply", room)
+        params = {"ticket": req.ticket, "text": req.text}
+        reply = await self._request(runner, session, "assist.reply", params)
+        shards = self.shards.get(room)
+        for other in shards.runners[1:] if shards is not None else []:  # the ticket is where its visitor is
+            refusal: dict[str, Any] = (reply or {}).get("error") or {}
+            if refusal.get("code") != ErrorCode.NOT_FOUND.value:
+                break
+            reply = await self._request(other, session, "assist.reply", params)
+        return reply
 
     # ---- what rooms send to staff ------------------------------------------------------
 
@@ -260,4 +272,8 @@ class HostGateway(Namespace):
         for room in wanted:
             runner = self.rooms.get(room)
             if runner is not None and runner.stats:
-                await self.sio.emit("stats", runner.stats, room=stats_room(room), namespace=self.namespace)
+                stats = runner.stats
+                shards = self.shards.get(room)
+                if shards is not None and len(shards.runners) > 1:  # attendance of every shard
+                    stats = {**stats, "attendees": shards.occupancy, "shards": len(shards.runners)}
+                await self.sio.emit("stats", stats, room=stats_room(room), namespace=self.namespace)

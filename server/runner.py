@@ -75,10 +75,13 @@ class RoomRunner:
         inbox_limit: int = 50_000,
         tick_hz: float | None = None,
         request_timeout_s: float = 5.0,
+        shard: int = 0,
     ) -> None:
         self.config = config
         self.engine = engine
-        self.id = config.id
+        self.room = config.id
+        # a big room's extra audience shards (server/shards.py) are "<room>~2", "<room>~3" ...
+        self.id = config.id if shard == 0 else f"{config.id}~{shard + 1}"
         self.occupancy = 0
         self.base_period = 1.0 / (tick_hz or config.tick_hz)
         self.period = self.base_period
@@ -215,6 +218,10 @@ class RoomRunner:
             fut = self._waiting.get(ref)
             if fut is not None and not fut.done():
                 fut.set_result(reply)
+        if out.replies:
+            # Let the handlers waiting on these replies send their acks first: a joiner's ack
+            # must reach it before any tick of its new view, even when this loop runs late.
+            await asyncio.sleep(0)
         m.avatars.labels(self.id).set(out.occupancy)
         if out.stats:  # rooms send their numbers about once a second
             self.stats = out.stats

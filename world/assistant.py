@@ -103,7 +103,8 @@ class Reply:
 
 
 class Assistant:
-    def __init__(self, room: str, catalog: Catalog) -> None:
+    def __init__(self, room: str, catalog: Catalog, *, tag: str = "") -> None:
+        self._tag = tag  # the node's (and shard's) tag: ticket ids unique across them
         self.room = room
         self.knowledge = Knowledge(catalog)
         self._tickets: dict[str, Ticket] = {}
@@ -157,7 +158,7 @@ class Assistant:
             del self._tickets[old.id]
             self._of_avatar.pop(old.avatar, None)
         self._count += 1
-        ticket = Ticket(f"{self.room}:t{now:x}-{self._count}", avatar, name, now)
+        ticket = Ticket(f"{self.room}:t{self._tag}{now:x}-{self._count}", avatar, name, now)
         self._tickets[ticket.id] = ticket
         self._of_avatar[avatar] = ticket
         return ticket

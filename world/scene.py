@@ -113,6 +113,10 @@ class RoomConfig(BaseModel):
     catalog: Catalog = Field(default_factory=Catalog, description="from assets/catalogs/<id>.json")
     setlist: Setlist | None = Field(default=None, description="a concert's cues, from assets/shows/<id>.json")
     triggers: list[Rule] = Field(default=[], description="marketing rules, from assets/triggers/<id>.json")
+    shard_size: int | None = Field(
+        default=None, ge=10, le=100_000,
+        description="a large room: split into audience shards of at most this many avatars (server/shards.py)",
+    )
     shard: str = Field(
         default="", max_length=32, pattern=r"^[A-Za-z0-9_.-]*$",
         description="set by the server: this node's tag, so message and drop ids are unique across nodes",

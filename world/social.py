@@ -117,7 +117,7 @@ class Social:
         self.mod = Moderation()
         self.qa = QABoard(tag)
         self.reactions = Reactions()
-        self.assistant = Assistant(room, catalog)
+        self.assistant = Assistant(room, catalog, tag=tag)
         self._chat_times: deque[int] = deque()
         self._names: dict[int, str] = {}  # everyone who spoke here, for moderating them after they left
         # filled by the room's step: what to send
