@@ -223,8 +223,13 @@ class Host(ProtocolUser):
         self.unmute(avatar)
 
     def unmute(self, avatar: int, timeout_s: float = ACK_TIMEOUT_S) -> None:
-        if avatar in self.muted and self.act("mod.unmute", {"room": ROOM, "avatar": avatar}, timeout_s=timeout_s) is not None:
-            self.muted.discard(avatar)
+        if avatar not in self.muted:
+            return
+        # off the list before asking: on_stop's clean-up runs in another greenlet and must not
+        # unmute the same avatar a second time while this request is in flight
+        self.muted.discard(avatar)
+        if self.act("mod.unmute", {"room": ROOM, "avatar": avatar}, timeout_s=timeout_s) is None:
+            self.muted.add(avatar)
 
     def slow(self, seconds: int, timeout_s: float = ACK_TIMEOUT_S) -> None:
         if self.act("mod.slow", {"room": ROOM, "seconds": seconds}, timeout_s=timeout_s) is not None:

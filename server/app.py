@@ -25,7 +25,7 @@ from server.runner import RoomRunner
 from server.shards import AudienceShards
 from world.analytics import to_csv
 from world.mirror import Mirror
-from world.room import AnalyticsAsk
+from world.room import AnalyticsAsk, Handover
 from world.scene import RoomConfig, load_rooms
 from world.visitors import Visitors
 from world.wordfilter import WordFilter
@@ -174,6 +174,8 @@ def create_app(settings: Settings) -> web.Application:
         # server disconnect; their clients may reconnect to another node).
         if sio.eio.sockets:
             await sio.eio.disconnect()
+        if cluster is not None:  # a drain: hand the visitors' carts, balances and bets over
+            await _hand_over(gateway, cluster)
 
     app.on_shutdown.append(disconnect_everyone)
     if cluster is not None:
@@ -182,6 +184,18 @@ def create_app(settings: Settings) -> web.Application:
     if settings.crowd:
         app.cleanup_ctx.append(_demo_crowd)
     return app
+
+
+async def _hand_over(gateway: VisitorGateway, cluster: Cluster) -> None:
+    """Every shard's per-visitor state to the other nodes, where the visitors resume (the
+    cluster publishes it before closing: see Cluster.close)."""
+    for room, shards in gateway.shards.items():
+        for runner in shards.runners:
+            reply = await runner.request(lambda ref: Handover(ref))
+            if reply.get("ok"):
+                cluster.share(room, [("handover", reply["snapshot"])])
+            else:
+                log.warning("room %s: nothing handed over (%s)", runner.id, reply.get("error"))
 
 
 async def _sweep(gateway: VisitorGateway) -> None:

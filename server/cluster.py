@@ -102,6 +102,7 @@ class Cluster:
         self._submit: Submit | None = None
         self._queue: asyncio.Queue[tuple[str, str, dict[str, Any]]] = asyncio.Queue(QUEUE_LIMIT)
         self._tasks: list[asyncio.Task[None]] = []
+        self._publishing = False  # an item is on its way to Redis
         self._claim = self.redis.register_script(CLAIM)
         self._renew = self.redis.register_script(RENEW)
         self._release = self.redis.register_script(RELEASE)
@@ -139,20 +140,26 @@ class Cluster:
         return block * ID_BLOCK + 1
 
     async def close(self, flush_s: float = 2.0) -> None:
-        """Publish what is still queued (a drained node loses no acknowledged chat), then stop."""
-        deadline = asyncio.get_running_loop().time() + flush_s
-        while self.up and not self._queue.empty() and asyncio.get_running_loop().time() < deadline:
+        """Publish what is still queued (a drained node loses no acknowledged chat), then stop;
+        never longer than a few seconds, whatever state Redis is in."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + flush_s
+        while self.up and (not self._queue.empty() or self._publishing) and loop.time() < deadline:
             await asyncio.sleep(0.02)
         for t in self._tasks:
             t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # redis-py may swallow a cancellation in the middle of a command: do not wait forever
+        await asyncio.wait(self._tasks, timeout=1.0)
         for room in sorted(self.owned):  # hand the rooms over now rather than when the lease ends
             try:
-                await self._release(keys=[f"vetrina:owner:{room}"], args=[self.node])
+                await asyncio.wait_for(self._release(keys=[f"vetrina:owner:{room}"], args=[self.node]), 1.0)
             except DOWN:
                 break
         self.owned.clear()
-        await self.redis.aclose(close_connection_pool=True)
+        try:
+            await asyncio.wait_for(self.redis.aclose(close_connection_pool=True), 2.0)
+        except DOWN:
+            pass
 
     def owns(self, room: str) -> bool:
         return room in self.owned
@@ -209,6 +216,7 @@ class Cluster:
         while True:
             room, kind, payload = await self._queue.get()
             raw = msgpack.packb({"node": self.node, "kind": kind, "payload": payload})
+            self._publishing = True
             try:
                 async with self.redis.pipeline(transaction=False) as pipe:
                     pipe.publish(f"vetrina:room:{room}", raw)
@@ -221,6 +229,8 @@ class Cluster:
             except DOWN:
                 self.metrics.cluster_dropped.labels("redis_down").inc()
                 self._set_up(False)
+            finally:
+                self._publishing = False
 
     async def _listener(self) -> None:
         while True:

@@ -260,6 +260,22 @@ class Commerce:
         self._stock_changed.add(offer.id)
         self.shoppers.shopped("claimed", avatar, offer.product.id)
 
+    def export(self) -> list[list[Any]]:
+        """Every avatar's cart and orders, for a node that hands its visitors over (drain)."""
+        avatars = set(self._carts) | set(self._orders)
+        return [[a, [[p, v, q] for (p, v), q in self._carts.get(a, {}).items()], self._orders.get(a, [])]
+                for a in sorted(avatars)]
+
+    def adopt(self, carts: list[list[Any]]) -> None:
+        """Carts and orders of visitors handed over by a draining node (they resume here)."""
+        for avatar, lines, orders in carts:
+            cart = self._carts.setdefault(int(avatar), {})
+            for product, variant, qty in lines:
+                cart[(str(product), str(variant))] = max(cart.get((str(product), str(variant)), 0), int(qty))
+            mine = self._orders.setdefault(int(avatar), [])
+            known = {o.get("order") for o in mine}
+            mine += [dict(o) for o in orders if o.get("order") not in known]
+
     def mirror(self, m: Mirror, now: int) -> None:
         """Drops started, stock claimed and spotlights, in this room's shards on other nodes."""
         p = m.payload

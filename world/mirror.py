@@ -16,6 +16,8 @@ them in its outbox, the transport carries them, and the other shards apply them 
 - ``staff``: ``{"action", "params", "by", "role"}``, a moderation or Q&A staff action
   (mute, shadow-mute, unmute, kick, ban, unban, slow mode, pin, delete, answer), applied by
   every shard, so a ban holds on every node;
+- ``handover``: ``{"carts", "wheel"?}``, a draining node's per-visitor state (carts, orders,
+  wheel balances and open bets) for the nodes its visitors resume on;
 - ``stage``: ``{"action", "t", "params"?, "round"?, "by"?}``, what staff (or the demo's
   autopilot) did on the stage — ``spotlight``, ``show.start``, ``concert.cue``, ``wheel.open``
   (with its seed and round id), ``wheel.spin`` — replayed at the same server time ``t``, so
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 Shared = tuple[str, dict[str, Any]]
-KINDS = frozenset({"chat", "reactions", "offer", "stock", "stage", "qa", "staff"})
+KINDS = frozenset({"chat", "reactions", "offer", "stock", "stage", "qa", "staff", "handover"})
 
 
 @dataclass(slots=True)

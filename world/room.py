@@ -90,6 +90,14 @@ class SetLook:
 
 
 @dataclass(slots=True)
+class Handover:
+    """The node is draining: the room's per-visitor state (carts, orders, wheel balances and
+    open bets) for the node its visitors resume on (shared as a ``handover`` item)."""
+
+    ref: int
+
+
+@dataclass(slots=True)
 class AnalyticsAsk:
     """Staff want the room's analytics report (the export)."""
 
@@ -106,7 +114,7 @@ class Detail:
 Input = Union[
     Join, Leave, Attach, Detach, Move, Moves, SetLook, Detail, Say, React, Ask, Vote, AssistAsk, StaffAct,
     ProductView, ProductTry, CartAdd, CartGet, OfferClaim, OfferSettled, CommerceAct, PlaceBet, WheelAct, ConcertAct,
-    AnalyticsAsk, Mirror,
+    AnalyticsAsk, Handover, Mirror,
 ]
 SOCIAL = (Say, React, Ask, Vote, AssistAsk, StaffAct)
 COMMERCE = (ProductView, ProductTry, CartAdd, CartGet, OfferClaim, OfferSettled, CommerceAct)
@@ -238,6 +246,11 @@ class Room:
                 self._mirror(item, now)
             elif isinstance(item, AnalyticsAsk):
                 out.replies[item.ref] = ok(report=self.analytics.report(now))
+            elif isinstance(item, Handover):
+                snapshot: dict[str, Any] = {"carts": self.commerce.export()}
+                if self.wheel is not None:
+                    snapshot["wheel"] = self.wheel.export()
+                out.replies[item.ref] = ok(snapshot=snapshot)
             elif isinstance(item, Detail):
                 self.far_stride = max(1, item.far_stride)
         batches.append(_rows(moves))
@@ -297,6 +310,10 @@ class Room:
                 self.commerce.mirror(m, now)
             elif m.kind == "stage":
                 self._mirror_stage(m, now)
+            elif m.kind == "handover":
+                self.commerce.adopt(m.payload["carts"])
+                if self.wheel is not None and "wheel" in m.payload:
+                    self.wheel.adopt(m.payload["wheel"])
         except (KeyError, TypeError, ValueError, AttributeError):
             pass
 

@@ -321,6 +321,50 @@ async def test_a_drained_node_loses_no_acknowledged_chat(redis_server: RedisServ
         assert set(texts) <= set(history)
 
 
+async def test_a_drained_node_hands_over_carts_balances_and_open_bets(
+    redis_server: RedisServer, visitors: list[Visitor], staff: list[StaffClient]
+) -> None:
+    async with nodes(redis_server.url) as (a, b):
+        host = StaffClient("host", ["studio"])
+        staff.append(host)
+        await host.connect(b.url)
+        opened = await host.call("wheel.open", {"room": "studio", "seconds": 30})
+        assert opened["ok"], opened
+        eva = await visitor(a, visitors, "Eva", "studio")
+        assert eva.welcome is not None
+        session, avatar = eva.welcome["session"], eva.welcome["id"]
+        await eventually(lambda: any(s.get("round") == opened["round"] for s in eva.events.get("show", [])), 5)
+        # one credit on every number: whatever the draw, exactly one of them wins
+        for i, segment in enumerate(["1", "2", "5", "10", "20", "40"]):
+            placed = await eva.call("bet", {"round": opened["round"], "segment": segment, "amount": 1, "id": f"b{i}"})
+            assert placed["ok"], placed
+        assert placed["balance"] == 1000 - 6
+        assert (await eva.call("cart.add", {"product": "tour-tee", "variant": "black-m", "qty": 2}))["ok"] is False  # not sold here
+        await drain(a)  # her node goes; what she was acknowledged goes with her
+
+        back = Visitor("Eva")
+        visitors.append(back)
+        welcome = await back.connect(b.url, resume=session)
+        assert welcome["id"] == avatar
+        ack = await back.join("studio")
+        await eventually(lambda: _balance(b, avatar) == 1000 - 6, 5)
+        assert ack["balance"] in (1000, 1000 - 6)  # (the hand-over may land just after her join)
+        again = await back.call("bet", {"round": opened["round"], "segment": "1", "amount": 1, "id": "b0"})
+        assert again["ok"] and again["balance"] == 1000 - 6  # the same bet id: charged once, here too
+        assert (await host.call("wheel.spin", {"room": "studio"}))["ok"]
+        payout = await eventually(lambda: back.events.get("payout"), 15)
+        assert payout[0]["round"] == opened["round"] and payout[0]["won"] >= 2  # stake back and winnings
+        assert payout[0]["balance"] == 1000 - 6 + payout[0]["won"]
+
+
+def _balance(node: AppServer, avatar: int) -> int | None:
+    from server.app import ROOMS
+
+    engine = node.app[ROOMS]["studio"].engine
+    room = getattr(engine, "room", None)  # the inline engine (tests run rooms in-process)
+    return room.wheel.wheel.balances.get(avatar) if room is not None and room.wheel is not None else None
+
+
 def _positions(v: Visitor, avatar: int) -> list[bytes]:
     import numpy as np
 

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from world.mirror import Mirror, Shared
 from world.protocol import ErrorCode, error, ok
-from world.shows.wheel import Wheel, WheelError
+from world.shows.wheel import Bet, Wheel, WheelError
 from world.social import Event, Staff
 
 
@@ -77,6 +77,28 @@ class WheelShow:
         self.staff.append(("modlog", {"t": now, "by": act.staff.name, "role": act.staff.role,
                                       "action": act.action, "room": self.room, "id": r.id}))
         return reply
+
+    def export(self) -> dict[str, Any]:
+        """Balances and the open round's bets, for a node that hands its visitors over (drain)."""
+        w = self.wheel
+        r = w.round
+        bets = [[b.avatar, b.id, b.segment, b.amount] for b in r.bets.values()] if r is not None and not r.settled else []
+        return {"balances": [[a, n, w.names.get(a, "")] for a, n in w.balances.items()],
+                "round": r.id if r is not None else None, "bets": bets}
+
+    def adopt(self, state: dict[str, Any]) -> None:
+        """Balances and open bets of visitors handed over by a draining node: their bets are
+        settled here, with the same draw, and paid to them here."""
+        w = self.wheel
+        for avatar, balance, name in state["balances"]:
+            w.balances[int(avatar)] = int(balance)
+            if name:
+                w.names[int(avatar)] = str(name)
+        r = w.round
+        if r is not None and not r.settled and r.id == state.get("round"):
+            for avatar, bet_id, segment, amount in state["bets"]:
+                r.bets.setdefault((int(avatar), str(bet_id)), Bet(str(bet_id), int(avatar), str(segment), int(amount)))
+            self._changed = True
 
     def mirror(self, m: Mirror) -> None:
         """A round opened or spun on another node: the same round (id, seed, times) here, so
