@@ -71,3 +71,40 @@ async def client_page(browser: Browser) -> AsyncIterator[ClientPage]:
         yield cp
     finally:
         await context.close()
+
+
+_BOXES_JS = """([selectors, every]) => {
+  const out = {};
+  for (const sel of selectors) {
+    const els = [...document.querySelectorAll(sel)];
+    (every ? els : els.slice(0, 1)).forEach((el, i) => {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden') {
+        out[i ? `${sel}[${i}]` : sel] = {x: r.x, y: r.y, width: r.width, height: r.height};
+      }
+    });
+  }
+  return out;
+}"""
+
+
+async def visible_boxes(page: Page, selectors: list[str], *, every: bool = True) -> dict[str, dict[str, float]]:
+    """The viewport boxes of the visible elements matching each selector (``every``: all
+    matches, the i-th keyed ``sel[i]``; else the first only), read in one round trip: a
+    locator call per element costs ~0.3 s while software WebGL keeps the page busy."""
+    return await page.evaluate(_BOXES_JS, [selectors, every])  # type: ignore[no-any-return]
+
+
+def overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
+    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
+
+
+def assert_apart(found: dict[str, dict[str, float]], width: int, height: int) -> None:
+    """Every box inside the viewport and none overlapping another."""
+    names = list(found)
+    for i, a in enumerate(names):
+        box = found[a]
+        assert box["x"] >= 0 and box["y"] >= 0, (a, box)
+        assert box["x"] + box["width"] <= width + 0.5 and box["y"] + box["height"] <= height + 0.5, (a, box)
+        for b in names[i + 1:]:
+            assert not overlaps(box, found[b]), f"{a} {box} overlaps {b} {found[b]}"

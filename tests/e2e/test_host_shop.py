@@ -123,17 +123,17 @@ async def test_host_spotlights_and_runs_a_drop(
 
 async def test_refused_drop_and_a_room_without_catalog(live_server: Any, client_page: ClientPage) -> None:
     """What the server refuses (here a product the picker cannot offer: sent through the hook)
-    is shown like every other refusal of the console; a room without a catalog has no shop."""
+    is shown like every other refusal of the console; a room without a catalog (the game-show studio) has no shop."""
     cp = client_page
-    token = mint(live_server.secret, role="host", rooms=["showroom", "concert"], ttl_s=600, name="Sara Shop")
+    token = mint(live_server.secret, role="host", rooms=["showroom", "studio"], ttl_s=600, name="Sara Shop")
     await open_console(cp, live_server.url, token)
     ack = await host(cp, "h.act('offer.start', {room: 'showroom', product: 'no-such-thing', price: 1, stock: 1, seconds: 10})")
     assert ack["ok"] is False and ack["error"]["code"] == "not_found", ack
     await cp.page.locator("#toasts .toast.error", has_text="not_found").wait_for(timeout=WAIT_MS)
     assert (await host(cp, "h.errors"))[-1]["event"] == "offer.start"
 
-    await cp.page.select_option("#room-select", "concert")
-    await cp.page.wait_for_function("window.vetrinaHost.watching === 'concert'", timeout=WAIT_MS)
+    await cp.page.select_option("#room-select", "studio")
+    await cp.page.wait_for_function("window.vetrinaHost.watching === 'studio'", timeout=WAIT_MS)
     await cp.page.locator("#shop-hint", has_text="no catalog").wait_for(timeout=WAIT_MS)
     assert await cp.page.locator("#drop-btn").is_disabled()
     assert await cp.page.locator("#spotlight-btn").is_disabled()

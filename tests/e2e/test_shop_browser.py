@@ -17,7 +17,7 @@ import pytest
 from playwright.async_api import Browser
 
 from tests.conftest import StaffClient, Visitor, eventually
-from tests.e2e.conftest import ClientPage
+from tests.e2e.conftest import ClientPage, assert_apart, visible_boxes
 
 pytestmark = pytest.mark.browser
 
@@ -87,30 +87,8 @@ async def walk_visitor(v: Visitor, start: list[float], target: tuple[float, floa
     await v.sio.emit("move", {"p": [x, y, z], "yaw": math.pi * 0.75, "seq": seq + 1})  # turned towards the entrance
 
 
-def overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
-    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
-
-
 async def boxes(cp: ClientPage, selectors: list[str]) -> dict[str, dict[str, float]]:
-    out = {}
-    for sel in selectors:
-        loc = cp.page.locator(sel)
-        for i in range(await loc.count()):
-            if await loc.nth(i).is_visible():
-                box = await loc.nth(i).bounding_box()
-                assert box is not None
-                out[f"{sel}[{i}]" if i else sel] = box
-    return out
-
-
-def assert_apart(found: dict[str, dict[str, float]], width: int, height: int) -> None:
-    names = list(found)
-    for i, a in enumerate(names):
-        box = found[a]
-        assert box["x"] >= 0 and box["y"] >= 0, (a, box)
-        assert box["x"] + box["width"] <= width + 0.5 and box["y"] + box["height"] <= height + 0.5, (a, box)
-        for b in names[i + 1:]:
-            assert not overlaps(box, found[b]), f"{a} {box} overlaps {b} {found[b]}"
+    return await visible_boxes(cp.page, selectors)
 
 
 def test_shop_text_never_goes_through_innerhtml() -> None:

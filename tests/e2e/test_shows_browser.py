@@ -16,7 +16,8 @@ import pytest
 from playwright.async_api import Browser
 
 from tests.conftest import StaffClient, Visitor, eventually
-from tests.e2e.conftest import ClientPage
+from tests.e2e.conftest import ClientPage, visible_boxes
+from tests.e2e.conftest import assert_apart as apart
 from world.shows.wheel import SEGMENTS, spin_index
 
 pytestmark = pytest.mark.browser
@@ -50,25 +51,9 @@ def shows(v: Visitor) -> list[dict[str, Any]]:
     return [m for m in v.events.get("show", []) if isinstance(m, dict)]
 
 
-def overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
-    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
-
-
 async def assert_apart(cp: ClientPage, selectors: list[str], width: int, height: int) -> dict[str, dict[str, float]]:
-    found: dict[str, dict[str, float]] = {}
-    for sel in selectors:
-        loc = cp.page.locator(sel)
-        if await loc.count() and await loc.first.is_visible():
-            box = await loc.first.bounding_box()
-            assert box is not None
-            found[sel] = box
-    names = list(found)
-    for i, a in enumerate(names):
-        box = found[a]
-        assert box["x"] >= 0 and box["y"] >= 0, (a, box)
-        assert box["x"] + box["width"] <= width + 0.5 and box["y"] + box["height"] <= height + 0.5, (a, box)
-        for b in names[i + 1:]:
-            assert not overlaps(box, found[b]), f"{a} {box} overlaps {b} {found[b]}"
+    found = await visible_boxes(cp.page, selectors, every=False)
+    apart(found, width, height)
     return found
 
 

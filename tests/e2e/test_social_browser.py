@@ -15,7 +15,7 @@ import pytest
 from playwright.async_api import Browser
 
 from tests.conftest import StaffClient, Visitor, eventually
-from tests.e2e.conftest import ClientPage
+from tests.e2e.conftest import ClientPage, assert_apart, visible_boxes
 
 pytestmark = pytest.mark.browser
 
@@ -400,29 +400,8 @@ async def test_moderation_as_the_visitor_sees_it(
     cp.assert_clean()
 
 
-def overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
-    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
-
-
 async def boxes(cp: ClientPage, selectors: list[str]) -> dict[str, dict[str, float]]:
-    out = {}
-    for sel in selectors:
-        loc = cp.page.locator(sel)
-        if await loc.count() and await loc.first.is_visible():
-            box = await loc.first.bounding_box()
-            assert box is not None
-            out[sel] = box
-    return out
-
-
-def assert_apart(found: dict[str, dict[str, float]], width: int, height: int) -> None:
-    names = list(found)
-    for i, a in enumerate(names):
-        box = found[a]
-        assert box["x"] >= 0 and box["y"] >= 0, (a, box)
-        assert box["x"] + box["width"] <= width + 0.5 and box["y"] + box["height"] <= height + 0.5, (a, box)
-        for b in names[i + 1:]:
-            assert not overlaps(box, found[b]), f"{a} {box} overlaps {b} {found[b]}"
+    return await visible_boxes(cp.page, selectors, every=False)
 
 
 HUD = ["#hud .brand", "#hud .hud-right"]
