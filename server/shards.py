@@ -71,9 +71,6 @@ class AudienceShards:
     def occupancy(self) -> int:
         return sum(r.occupancy for r in self.runners)
 
-    def find(self, runner_id: str) -> RoomRunner | None:
-        return next((r for r in self.runners if r.id == runner_id), None)
-
     def place(self) -> RoomRunner:
         """The shard for one more visitor (call :meth:`placed` when its join is answered)."""
         chosen = self.runners[0]
