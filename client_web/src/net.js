@@ -3,23 +3,10 @@
 // Uses the global `io` from /vendor/socket.io/socket.io.msgpack.min.js (msgpack parser built in).
 
 import { ClockSync } from './clock.js';
+import { Emitter } from './emitter.js';
 
 const SESSION_KEY = 'vetrina.session';
 
-// Tiny event emitter: keeps net.js free of DOM EventTarget quirks.
-class Emitter {
-  constructor() { this.handlers = new Map(); }
-  on(evt, fn) {
-    if (!this.handlers.has(evt)) this.handlers.set(evt, []);
-    this.handlers.get(evt).push(fn);
-    return this;
-  }
-  emit(evt, ...args) {
-    for (const fn of this.handlers.get(evt) || []) {
-      try { fn(...args); } catch (err) { console.error(`handler for ${evt} failed`, err); }
-    }
-  }
-}
 
 function storage() {
   try { return window.sessionStorage; } catch { return null; }

@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote
 
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Error, Page, async_playwright
+
+from tests.conftest import Visitor
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -92,7 +95,7 @@ async def visible_boxes(page: Page, selectors: list[str], *, every: bool = True)
     """The viewport boxes of the visible elements matching each selector (``every``: all
     matches, the i-th keyed ``sel[i]``; else the first only), read in one round trip: a
     locator call per element costs ~0.3 s while software WebGL keeps the page busy."""
-    return await page.evaluate(_BOXES_JS, [selectors, every])  # type: ignore[no-any-return]
+    return await page.evaluate(_BOXES_JS, [selectors, every])
 
 
 def overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
@@ -108,3 +111,25 @@ def assert_apart(found: dict[str, dict[str, float]], width: int, height: int) ->
         assert box["x"] + box["width"] <= width + 0.5 and box["y"] + box["height"] <= height + 0.5, (a, box)
         for b in names[i + 1:]:
             assert not overlaps(box, found[b]), f"{a} {box} overlaps {b} {found[b]}"
+
+
+async def open_client(cp: ClientPage, url: str, name: str, room: str = "showroom") -> None:
+    """The web client, signed in as ``name`` and joined to ``room``."""
+    await cp.page.goto(f"{url}/?name={quote(name)}&room={room}")
+    await cp.page.wait_for_function("window.vetrina && window.vetrina.state === 'joined'", timeout=20_000)
+
+
+async def wait_page(cp: ClientPage, expr: str, arg: Any = None, timeout: float = 6000, polling: float | Literal["raf"] = "raf") -> Any:
+    """Wait until `expr` (with `v` = window.vetrina and `arg`) is truthy in the page; return it."""
+    handle = await cp.page.wait_for_function(
+        f"(arg) => {{ const v = window.vetrina; return {expr}; }}", arg=arg, timeout=timeout, polling=polling
+    )
+    return await handle.json_value()
+
+
+async def visitor(url: str, name: str, made: list[Visitor], room: str = "showroom") -> tuple[Visitor, dict[str, Any]]:
+    """A python visitor joined to ``room``, with its join ack (closed by the ``visitors`` fixture)."""
+    v = Visitor(name)
+    made.append(v)
+    await v.connect(url)
+    return v, await v.join(room)

@@ -11,39 +11,18 @@ import math
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from playwright.async_api import Browser
 
 from tests.conftest import StaffClient, Visitor, eventually
-from tests.e2e.conftest import ClientPage, assert_apart, visible_boxes
+from tests.e2e.conftest import ClientPage, assert_apart, open_client, visible_boxes, visitor, wait_page
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 SHOP_FILES = ["shop.js", "booth.js", "offer.js"]
-
-
-async def open_client(cp: ClientPage, url: str, name: str, room: str = "showroom") -> None:
-    await cp.page.goto(f"{url}/?name={quote(name)}&room={room}")
-    await cp.page.wait_for_function("window.vetrina && window.vetrina.state === 'joined'", timeout=20_000)
-
-
-async def wait_page(cp: ClientPage, expr: str, arg: Any = None, timeout: float = 6000) -> Any:
-    """Wait until `expr` (with `v` = window.vetrina and `arg`) is truthy in the page; return it."""
-    handle = await cp.page.wait_for_function(
-        f"(arg) => {{ const v = window.vetrina; return {expr}; }}", arg=arg, timeout=timeout
-    )
-    return await handle.json_value()
-
-
-async def visitor(url: str, name: str, made: list[Visitor]) -> tuple[Visitor, dict[str, Any]]:
-    v = Visitor(name)
-    made.append(v)
-    await v.connect(url)
-    return v, await v.join("showroom")
 
 
 async def host(url: str, made: list[StaffClient]) -> StaffClient:

@@ -10,14 +10,14 @@ import hashlib
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from playwright.async_api import Browser
 
 from tests.conftest import StaffClient, Visitor, eventually
-from tests.e2e.conftest import ClientPage, visible_boxes
+from tests.e2e.conftest import ClientPage, open_client, visible_boxes
 from tests.e2e.conftest import assert_apart as apart
+from tests.e2e.conftest import wait_page as page_wait
 from world.shows.wheel import SEGMENTS, spin_index
 
 pytestmark = pytest.mark.browser
@@ -26,17 +26,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 
 
-async def open_client(cp: ClientPage, url: str, name: str, room: str) -> None:
-    await cp.page.goto(f"{url}/?name={quote(name)}&room={room}")
-    await cp.page.wait_for_function("window.vetrina && window.vetrina.state === 'joined'", timeout=20_000)
-
-
 async def wait_page(cp: ClientPage, expr: str, arg: Any = None, timeout: float = 8000) -> Any:
-    """Wait until `expr` (with `v` = window.vetrina and `arg`) is truthy in the page; return it."""
-    handle = await cp.page.wait_for_function(
-        f"(arg) => {{ const v = window.vetrina; return {expr}; }}", arg=arg, timeout=timeout, polling=50
-    )
-    return await handle.json_value()
+    """As the shared wait_page, polled every 50 ms (show timings are checked to the tick)."""
+    return await page_wait(cp, expr, arg, timeout=timeout, polling=50)
 
 
 async def phone_page(browser: Browser) -> tuple[Any, ClientPage]:

@@ -9,13 +9,12 @@ import asyncio
 import math
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from playwright.async_api import Browser
 
 from tests.conftest import StaffClient, Visitor, eventually
-from tests.e2e.conftest import ClientPage, assert_apart, visible_boxes
+from tests.e2e.conftest import ClientPage, assert_apart, open_client, visible_boxes, visitor, wait_page
 
 pytestmark = pytest.mark.browser
 
@@ -28,26 +27,6 @@ XSS_TEXT = (
     '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> '
     "<script>window.__pwned=3</script><b>bold</b>"
 )
-
-
-async def open_client(cp: ClientPage, url: str, name: str, room: str = "showroom") -> None:
-    await cp.page.goto(f"{url}/?name={quote(name)}&room={room}")
-    await cp.page.wait_for_function("window.vetrina && window.vetrina.state === 'joined'", timeout=20_000)
-
-
-async def wait_page(cp: ClientPage, expr: str, arg: Any = None, timeout: float = 6000) -> Any:
-    """Wait until `expr` (with `v` = window.vetrina and `arg`) is truthy in the page; return it."""
-    handle = await cp.page.wait_for_function(
-        f"(arg) => {{ const v = window.vetrina; return {expr}; }}", arg=arg, timeout=timeout
-    )
-    return await handle.json_value()
-
-
-async def visitor(url: str, name: str, made: list[Visitor], room: str = "showroom") -> tuple[Visitor, dict[str, Any]]:
-    v = Visitor(name)
-    made.append(v)
-    await v.connect(url)
-    return v, await v.join(room)
 
 
 def received(v: Visitor, event: str) -> list[dict[str, Any]]:

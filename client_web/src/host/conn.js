@@ -1,19 +1,7 @@
 // Socket.IO connection to the staff namespace `/host` (docs/protocol.md, "Host namespace").
 // Uses the global `io` from /vendor/socket.io/socket.io.msgpack.min.js (msgpack parser inside).
 
-export class Emitter {
-  constructor() { this.handlers = new Map(); }
-  on(evt, fn) {
-    if (!this.handlers.has(evt)) this.handlers.set(evt, []);
-    this.handlers.get(evt).push(fn);
-    return this;
-  }
-  emit(evt, ...args) {
-    for (const fn of this.handlers.get(evt) || []) {
-      try { fn(...args); } catch (err) { console.error(`handler for ${evt} failed`, err); }
-    }
-  }
-}
+import { Emitter } from '../emitter.js';
 
 // Server → host events the console listens to.
 const FEED = ['chat', 'chat.delete', 'pin', 'qa.queue', 'ticket', 'modlog', 'stats', 'moderation', 'offer', 'show'];
