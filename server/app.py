@@ -13,7 +13,7 @@ import socketio
 from aiohttp import web
 
 from server import autopilot, fastio
-from server.cluster import Cluster
+from server.cluster import Cluster, ClusterUnavailable
 from server.config import Settings
 from server.auth import DEFAULT_SECRET, AuthError, verify
 from server.gateway import VisitorGateway
@@ -21,9 +21,9 @@ from server.host import STATS_EVERY_S, HostGateway
 from server.metrics import Metrics
 from server.packets import VetrinaPacket
 from server.engines import InlineEngine, ProcessEngine, RoomEngine
-from server.runner import RoomRunner
+from server.runner import RoomRunner, now_ms
 from server.shards import AudienceShards
-from world.analytics import to_csv
+from world.analytics import Analytics, add_tallies, to_csv
 from world.mirror import Mirror
 from world.room import AnalyticsAsk, Handover
 from world.scene import RoomConfig, load_rooms
@@ -40,6 +40,7 @@ GATEWAY = web.AppKey("gateway", VisitorGateway)
 HOST = web.AppKey("host", HostGateway)
 CLUSTER: web.AppKey[Cluster | None] = web.AppKey("cluster")
 
+TALLY_EVERY_S = 5.0  # how often a node writes its rooms' analytics where the other nodes add them up
 TRANSPORT_LIMIT = 1024 * 1024  # engine.io frame limit; payloads over 64 KiB get bad_request first
 
 
@@ -88,9 +89,12 @@ def create_app(settings: Settings) -> web.Application:
     engines: list[RoomEngine] = []
     running: list[asyncio.Task[None]] = []  # extra shards' tick loops, started when needed
 
-    def share(runner_id: str, items: list[tuple[str, dict[str, Any]]]) -> None:
-        room = runner_id.split("~", 1)[0]
-        gateway.shards[room].share(runner_id, items)  # to the sibling shards on this node
+    def share(runner: RoomRunner, items: list[tuple[str, dict[str, Any]]]) -> None:
+        room = runner.room
+        # a visitor's carried state is for whichever node it resumes on, not for the siblings
+        siblings = [item for item in items if item[0] != "carry"]
+        if siblings:
+            gateway.shards[room].share(runner.id, siblings)  # to the sibling shards on this node
         if cluster is not None:
             cluster.share(room, items)  # and to the other nodes
 
@@ -151,7 +155,10 @@ def create_app(settings: Settings) -> web.Application:
             return True
 
         visitors.start_ids_at(await cluster.start(submit, list(rooms)))
+        tallies = asyncio.create_task(_write_tallies(gateway, cluster), name="cluster:analytics")
         yield
+        tallies.cancel()
+        await asyncio.gather(tallies, return_exceptions=True)
         await cluster.close()  # after every client was told to go: what they were acked is published
 
     async def room_tasks(app: web.Application) -> AsyncIterator[None]:
@@ -176,6 +183,7 @@ def create_app(settings: Settings) -> web.Application:
             await sio.eio.disconnect()
         if cluster is not None:  # a drain: hand the visitors' carts, balances and bets over
             await _hand_over(gateway, cluster)
+            await _save_tallies(gateway, cluster)  # what this node saw stays in the event's numbers
 
     app.on_shutdown.append(disconnect_everyone)
     if cluster is not None:
@@ -184,6 +192,32 @@ def create_app(settings: Settings) -> web.Application:
     if settings.crowd:
         app.cleanup_ctx.append(_demo_crowd)
     return app
+
+
+async def node_tally(shards: AudienceShards) -> dict[str, Any] | None:
+    """The analytics sums of every shard of a room on this node, added up (None: no shard
+    answered)."""
+    replies = await asyncio.gather(*(r.request(lambda ref: AnalyticsAsk(ref, tally=True)) for r in shards.runners))
+    tallies = [reply["tally"] for reply in replies if reply.get("ok")]
+    return add_tallies(tallies) if tallies else None
+
+
+async def _save_tallies(gateway: VisitorGateway, cluster: Cluster) -> None:
+    for room, shards in gateway.shards.items():
+        tally = await node_tally(shards)
+        if tally is not None:
+            await cluster.save_tally(room, tally)
+
+
+async def _write_tallies(gateway: VisitorGateway, cluster: Cluster) -> None:
+    """Every few seconds, this node's analytics of each room where the other nodes' exports
+    add them up."""
+    while True:
+        await asyncio.sleep(TALLY_EVERY_S)
+        try:
+            await _save_tallies(gateway, cluster)
+        except Exception:  # a room that did not answer in time: the next round tries again
+            log.exception("cluster: writing analytics tallies failed")
 
 
 async def _hand_over(gateway: VisitorGateway, cluster: Cluster) -> None:
@@ -284,13 +318,22 @@ def _routes(app: web.Application, client: Path) -> None:
             raise web.HTTPUnauthorized(text=f"forbidden: {exc}") from None
         if not claims.covers(room):
             raise web.HTTPForbidden(text=f"your token does not cover room {room[:64]!r}")
-        runner = request.app[ROOMS].get(room)
-        if runner is None:
+        shards = request.app[GATEWAY].shards.get(room)
+        if shards is None:
             raise web.HTTPNotFound(text="no such room")
-        reply = await runner.request(lambda ref: AnalyticsAsk(ref))
-        if not reply.get("ok"):
-            raise web.HTTPServiceUnavailable(text=reply["error"]["message"])
-        report = reply["report"]
+        # every shard of the room here and, with Redis, what the other nodes saw
+        tally = await node_tally(shards)
+        if tally is None:
+            raise web.HTTPServiceUnavailable(text="the room did not answer in time")
+        tallies = [tally]
+        cluster = request.app[CLUSTER]
+        if cluster is not None:
+            try:
+                tallies += await cluster.tallies(room)
+            except ClusterUnavailable:
+                raise web.HTTPServiceUnavailable(text="unavailable: Redis is down, the other nodes' numbers are out of reach") from None
+        cfg = shards.runners[0].config
+        report = Analytics(cfg.id, cfg.scene, cfg.catalog).absorb(add_tallies(tallies)).report(now_ms())
         if request.query.get("format", "json") == "csv":
             return web.Response(
                 text=to_csv(report), content_type="text/csv",

@@ -6,8 +6,15 @@ event goes through Redis:
 
 - shared items (world/mirror.py: room chat, reaction counts, drops and their stock) are
   published on ``vetrina:room:<room>`` and applied by the other nodes' rooms as ``Mirror``
-  inputs; room chat is also kept in ``vetrina:chat:<room>`` (the last 50) for shards that start
-  later;
+  inputs; room chat is also kept in ``vetrina:chat:<room>`` (the last 50), and the rest of what
+  a late shard needs to join the event where it stands (the stage, drops and their stock, the
+  Q&A board, moderation, leaderboards) in ``vetrina:replay:<room>`` (the last 500): a node that
+  starts mid-event replays both;
+- each visitor's carried state (cart, orders, wheel balance and open bets) is kept in
+  ``vetrina:carry:<avatar>`` whenever it changes, so a visitor who resumes on another node for
+  any reason (its node died, the proxy moved it) gets it back;
+- each node writes its rooms' analytics tallies to ``vetrina:analytics:<room>`` every few
+  seconds; the export (``/api/rooms/<room>/analytics``) on any node adds them all up;
 - drop claims are decided by one Lua script over ``vetrina:offer:<id>`` (stock, end) and
   ``vetrina:orders:<id>`` (avatar -> order): never oversold across nodes, one order per visitor;
 - each room has one *owner* node, a lease in ``vetrina:owner:<room>`` renewed every second:
@@ -44,6 +51,10 @@ log = logging.getLogger(__name__)
 
 CHANNELS = "vetrina:room:*"
 HISTORY = 50
+REPLAY = 500  # shared items a node that starts mid-event replays (see server/shards.py)
+REPLAYED = frozenset({"stage", "offer", "stock", "qa", "staff", "board"})
+REPLAY_TTL_MS = 12 * 3600 * 1000  # an event that went quiet that long is not replayed
+ANALYTICS_TTL_S = 7 * 24 * 3600
 ID_BLOCK = 1_000_000  # avatar ids per node start; ids are uint32 on the wire
 ID_BLOCKS = 4000
 QUEUE_LIMIT = 10_000  # shared items waiting for Redis; beyond that they are dropped (counted)
@@ -103,6 +114,7 @@ class Cluster:
         self._queue: asyncio.Queue[tuple[str, str, dict[str, Any]]] = asyncio.Queue(QUEUE_LIMIT)
         self._tasks: list[asyncio.Task[None]] = []
         self._publishing = False  # an item is on its way to Redis
+        self._subscribed = asyncio.Event()
         self._claim = self.redis.register_script(CLAIM)
         self._renew = self.redis.register_script(RENEW)
         self._release = self.redis.register_script(RELEASE)
@@ -111,7 +123,7 @@ class Cluster:
         # drops known on this node (its own and the others'): id -> (initial stock, ends_at ms)
         self.offers: dict[str, tuple[int, int]] = {}
         self._stock_seen: dict[str, int] = {}  # the lowest stock heard of, per drop
-        self._out = {k: metrics.cluster_messages.labels("out", k) for k in KINDS}
+        self._out = {k: metrics.cluster_messages.labels("out", k) for k in KINDS | {"carry"}}
         self._in = {k: metrics.cluster_messages.labels("in", k) for k in KINDS}
 
     # ---- life --------------------------------------------------------------------------
@@ -121,11 +133,20 @@ class Cluster:
         first avatar id this node may hand out. Starts even when Redis is down (degraded)."""
         self._submit = submit
         self._rooms = list(rooms)
+        # Listen first, then read what was said before: nothing published in between is
+        # missed (an item seen both ways is applied once: shared items are idempotent).
+        listener = asyncio.create_task(self._listener(), name="cluster:listen")
+        try:
+            await asyncio.wait_for(self._subscribed.wait(), 2.0)
+        except asyncio.TimeoutError:
+            pass  # Redis is down: the listener keeps trying
         try:
             block = int(await self.redis.incr("vetrina:id_block")) % ID_BLOCKS + 1
             for room in rooms:
                 for raw in reversed(await self.redis.lrange(f"vetrina:chat:{room}", 0, HISTORY - 1)):
                     submit(room, Mirror("chat", msgpack.unpackb(raw), history=True))
+                for raw in reversed(await self.redis.lrange(f"vetrina:replay:{room}", 0, REPLAY - 1)):
+                    self._replayed(room, raw)
             self._set_up(True)
         except DOWN as exc:
             block = random.randrange(ID_BLOCKS // 2, ID_BLOCKS) + 1  # a clash is very unlikely
@@ -133,7 +154,7 @@ class Cluster:
             self._set_up(False)
         self._tasks = [
             asyncio.create_task(self._publisher(), name="cluster:publish"),
-            asyncio.create_task(self._listener(), name="cluster:listen"),
+            listener,
             asyncio.create_task(self._health(), name="cluster:health"),
             asyncio.create_task(self._leases(), name="cluster:leases"),
         ]
@@ -199,8 +220,30 @@ class Cluster:
 
     # ---- shared items ------------------------------------------------------------------
 
+    def _replayed(self, room: str, raw: Any) -> None:
+        """One item of a room's replay list, for a node that starts mid-event."""
+        assert self._submit is not None
+        try:
+            kind, payload = msgpack.unpackb(raw)
+        except (ValueError, TypeError, msgpack.UnpackException):
+            self.metrics.cluster_dropped.labels("malformed").inc()
+            return
+        if kind in REPLAYED and isinstance(payload, dict):
+            if kind == "offer":
+                self._know_offer(payload)
+            self._submit(room, Mirror(str(kind), payload, history=True))
+
+    def _know_offer(self, payload: dict[str, Any]) -> bool:
+        try:
+            self.offers[str(payload["id"])] = (int(payload["initial"]), int(payload["ends_at"]))
+            return True
+        except (KeyError, TypeError, ValueError):
+            self.metrics.cluster_dropped.labels("malformed").inc()
+            return False
+
     def share(self, room: str, items: list[tuple[str, dict[str, Any]]]) -> None:
-        """A room's shared items, from its tick: queued for Redis without waiting for it."""
+        """A room's shared items, from its tick: queued for Redis without waiting for it
+        (``carry`` items are stored for their visitor, not published)."""
         for kind, payload in items:
             if kind == "offer":
                 self.offers[str(payload["id"])] = (int(payload["initial"]), int(payload["ends_at"]))
@@ -219,11 +262,19 @@ class Cluster:
             self._publishing = True
             try:
                 async with self.redis.pipeline(transaction=False) as pipe:
-                    pipe.publish(f"vetrina:room:{room}", raw)
+                    if kind == "carry":
+                        pipe.set(f"vetrina:carry:{payload['avatar']}", msgpack.packb(payload), px=self._session_ttl_ms)
+                    else:
+                        pipe.publish(f"vetrina:room:{room}", raw)
                     if kind == "chat":
                         key = f"vetrina:chat:{room}"
                         pipe.lpush(key, msgpack.packb(payload))
                         pipe.ltrim(key, 0, HISTORY - 1)
+                    elif kind in REPLAYED:
+                        key = f"vetrina:replay:{room}"
+                        pipe.lpush(key, msgpack.packb([kind, payload]))
+                        pipe.ltrim(key, 0, REPLAY - 1)
+                        pipe.pexpire(key, REPLAY_TTL_MS)
                     await pipe.execute()
                 self._out[kind].inc()
             except DOWN:
@@ -237,6 +288,7 @@ class Cluster:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.psubscribe(CHANNELS)
+                self._subscribed.set()
                 async for msg in pubsub.listen():
                     self._take(msg)
             except DOWN:
@@ -260,12 +312,8 @@ class Cluster:
             return
         if node == self.node or kind not in KINDS or not isinstance(payload, dict):
             return
-        if kind == "offer":
-            try:
-                self.offers[str(payload["id"])] = (int(payload["initial"]), int(payload["ends_at"]))
-            except (KeyError, TypeError, ValueError):
-                self.metrics.cluster_dropped.labels("malformed").inc()
-                return
+        if kind == "offer" and not self._know_offer(payload):
+            return
         if kind == "stock" and isinstance(payload.get("stock"), int):
             self.stock_seen(str(payload.get("offer")), payload["stock"])
         if self._submit(room, Mirror(kind, payload)):
@@ -321,3 +369,41 @@ class Cluster:
             return None
         body = msgpack.unpackb(raw)
         return body if isinstance(body, dict) else None
+
+    # ---- what follows a visitor, and what adds up across nodes ---------------------------
+
+    async def load_carry(self, avatar: int) -> dict[str, Any] | None:
+        """The visitor's last carried state (a ``handover`` payload for one avatar), if any."""
+        if not self.up:
+            return None
+        try:
+            raw = await self.redis.get(f"vetrina:carry:{avatar}")
+        except DOWN:
+            self._set_up(False)
+            return None
+        body = msgpack.unpackb(raw) if raw is not None else None
+        return body if isinstance(body, dict) else None
+
+    async def save_tally(self, room: str, tally: dict[str, Any]) -> None:
+        """This node's analytics tally of ``room`` (every shard here, added up)."""
+        if not self.up:
+            return
+        key = f"vetrina:analytics:{room}"
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hset(key, self.node, msgpack.packb(tally))
+                pipe.expire(key, ANALYTICS_TTL_S)
+                await pipe.execute()
+        except DOWN:
+            self._set_up(False)
+
+    async def tallies(self, room: str) -> list[dict[str, Any]]:
+        """The other nodes' last analytics tallies of ``room`` (nodes that went away included:
+        their visitors were part of the event). Raises ClusterUnavailable without Redis."""
+        try:
+            raw = await self.redis.hgetall(f"vetrina:analytics:{room}")
+        except DOWN as exc:
+            self._set_up(False)
+            raise ClusterUnavailable(str(exc)) from None
+        return [t for node, body in raw.items() if node != self.node.encode()
+                for t in [msgpack.unpackb(body)] if isinstance(t, dict)]

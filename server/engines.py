@@ -99,13 +99,13 @@ def run_step(room: Room, now: int, inbox: list[Input], parts: int = 1) -> Iterat
     # each event encoded once, however many receive it
     events = [(e.name, event_packet(e.name, e.payload), everyone if e.to is None else list(e.to)) for e in out.events]
     views = room.tick_parts(parts)
-    first = [(v.viewer, encode(v.enter, v.leave, v.pos, v.reset)) for v in next(views)]
+    first = [(v.viewer, encode(v.enter, v.leave, v.pos, v.reset, v.pose)) for v in next(views)]
     yield StepResult(
         out.replies, out.corrections, first, room.occupancy, time.perf_counter() - started,
         events, out.staff, out.removed, out.stats, parts > 1, out.shared,
     )
     for i, part in enumerate(views, 2):
-        packets = [(v.viewer, encode(v.enter, v.leave, v.pos, v.reset)) for v in part]
+        packets = [(v.viewer, encode(v.enter, v.leave, v.pos, v.reset, v.pose)) for v in part]
         yield Part(packets, i == parts, time.perf_counter() - started)
 
 

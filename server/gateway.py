@@ -28,6 +28,7 @@ from server.packets import MALFORMED_EVENT
 from server.runner import RoomRunner, now_ms
 from server.shards import AudienceShards
 from world.commerce import CartAdd, CartGet, OfferClaim, OfferSettled, ProductTry, ProductView
+from world.mirror import Mirror
 from world.protocol import (
     AskRequest,
     AssistRequest,
@@ -40,6 +41,7 @@ from world.protocol import (
     ErrorCode,
     JoinRequest,
     MoveRequest,
+    PoseRequest,
     ProductRequest,
     ReactRequest,
     TimeRequest,
@@ -49,7 +51,7 @@ from world.protocol import (
     ok,
 )
 from world.ratelimit import TokenBucket
-from world.room import Attach, Detach, Input, Join, Leave
+from world.room import Attach, Detach, Input, Join, Leave, SetPose
 from world.shows.wheel_show import PlaceBet
 from world.social import Ask, AssistAsk, React, Say, Vote
 from world.visitors import Arrival, Visitor, Visitors
@@ -60,6 +62,7 @@ log = logging.getLogger(__name__)
 # Host actions: a visitor socket sending one is refused with `forbidden` (and counted).
 HOST_EVENTS = PERMISSIONS["host"] - {"chat"}
 SHOP_LIMIT = (5.0, 20.0)  # shop and game requests per second per visitor, burst  # `chat` exists for visitors too
+POSE_LIMIT = (20.0, 10.0)  # VR poses per second per visitor, burst
 
 
 @dataclass(slots=True)
@@ -108,6 +111,7 @@ class VisitorGateway(Namespace):
         self._chat_buckets: dict[int, TokenBucket] = {}
         self._react_buckets: dict[int, TokenBucket] = {}
         self._shop_buckets: dict[int, TokenBucket] = {}
+        self._pose_buckets: dict[int, TokenBucket] = {}
         self._eio_sid: dict[int, str] = {}  # avatar id -> engine.io session, for pre-encoded sends
         self._conns: dict[str, Connection] = {}  # by socket.io sid
         self._conns_eio: dict[str, Connection] = {}  # by engine.io sid (the fast path)
@@ -117,6 +121,7 @@ class VisitorGateway(Namespace):
             "join": (JoinRequest, self.join),
             "leave": (EmptyRequest, self.leave),
             "move": (MoveRequest, self.move),
+            "pose": (PoseRequest, self.pose),
             "time": (TimeRequest, self.time),
             "chat": (ChatRequest, self.chat),
             "react": (ReactRequest, self.react),
@@ -220,8 +225,11 @@ class VisitorGateway(Namespace):
             return None
         v = arrival.visitor
         if room is not None:  # back in the room (at a spawn point); its client's re-join is idempotent
+            carry = await self.cluster.load_carry(v.id)  # its cart, orders, balance and bets
             shards = self.shards[room]
             runner = self._runner_of[v.id] = shards.place()
+            if carry is not None:
+                runner.submit(Mirror("handover", carry))
             runner.submit(Join(0, v.id, v.name, v.look, v.session))
             shards.placed(runner)
         self.metrics.messages_in.labels("resume-cross-node").inc()
@@ -278,6 +286,7 @@ class VisitorGateway(Namespace):
             self._chat_buckets.pop(v.id, None)
             self._react_buckets.pop(v.id, None)
             self._shop_buckets.pop(v.id, None)
+            self._pose_buckets.pop(v.id, None)
             runner = self._shard_of(v)
             if runner is not None:
                 runner.submit(Leave(v.id))
@@ -296,7 +305,9 @@ class VisitorGateway(Namespace):
             current.submit(Leave(v.id))
             v.room = None
             current = None
-        runner = current or shards.place()  # joining again: the same shard
+        # joining again: the same shard; with a friend: the friend's shard when it has room
+        friend = self._runner_of.get(req.with_) if req.with_ is not None else None
+        runner = current or shards.place(near=friend)
         try:
             reply = await runner.request(lambda ref: Join(ref, v.id, v.name, v.look, v.session))
         finally:
@@ -360,16 +371,22 @@ class VisitorGateway(Namespace):
             self._count_rejected("move", exc.code)
         return True
 
+    async def pose(self, sid: str, req: PoseRequest) -> Reply:
+        """A VR pose (head and hands; ``{}`` clears it): into the room's next tick."""
+        v, runner = self._in_room(sid)
+        self._allow(self._pose_buckets, POSE_LIMIT, v, "poses")
+        flags, values = req.parts()
+        runner.submit(SetPose(v.id, flags, values))
+        return ok()  # sent only when the client asked for an ack
+
     async def time(self, sid: str, req: TimeRequest) -> Reply:
         return ok(c=req.c, t=now_ms())
 
-    def rejoin(self, runner_id: str) -> list[Input]:
+    def rejoin(self, runner: RoomRunner) -> list[Input]:
         """Inputs that put every visitor of a shard back after it restarted empty."""
         inputs: list[Input] = []
-        room = runner_id.split("~", 1)[0]
-        for v in self.visitors.in_room(room):
-            shard = self._shard_of(v)
-            if shard is None or shard.id != runner_id:
+        for v in self.visitors.in_room(runner.room):
+            if self._shard_of(v) is not runner:
                 continue
             inputs.append(Join(0, v.id, v.name, v.look, v.session))  # ref 0: nobody waits
             if v.sid is None:

@@ -79,24 +79,31 @@ class TickEncoder:
     """Encodes every viewer's tick packet of one tick; the shared head is packed once.
 
     The bytes equal ``msgpack.packb({"type": 2, "data": ["tick", {"t", "n", "enter", "leave",
-    "pos"}], "nsp": "/"})``: a socket.io EVENT for namespace "/" (tests check the equality).
+    "pos"}], "nsp": "/"})``: a socket.io EVENT for namespace "/" (tests check the equality);
+    a tick with VR poses has a sixth key ``"pose"`` after ``"pos"``.
     """
 
     def __init__(self, t: int, n: int) -> None:
         self.t, self.n = t, n
         pack = msgpack.packb
-        self.head = b"".join((b"\x83\xa4type\x02\xa4data\x92\xa4tick\x85\xa1t", pack(t), b"\xa1n", pack(n), b"\xa5enter"))
+        tail = b"".join((b"\xa1t", pack(t), b"\xa1n", pack(n), b"\xa5enter"))
+        self.head = b"\x83\xa4type\x02\xa4data\x92\xa4tick\x85" + tail
+        self.head_pose = b"\x83\xa4type\x02\xa4data\x92\xa4tick\x86" + tail  # the same with "pose"
 
-    def encode(self, enter: list[Any], leave: list[int], pos: bytes, reset: bool = False) -> bytes:
+    def encode(self, enter: list[Any], leave: list[int], pos: bytes, reset: bool = False, pose: bytes = b"") -> bytes:
         pack = _pack
         if reset:  # rare: a sixth key, so the plain encoder does it
-            return event_packet("tick", {"t": self.t, "n": self.n, "enter": enter, "leave": leave, "pos": pos, "reset": True})
+            body: dict[str, Any] = {"t": self.t, "n": self.n, "enter": enter, "leave": leave, "pos": pos}
+            if pose:
+                body["pose"] = pose
+            return event_packet("tick", {**body, "reset": True})
         return b"".join((
-            self.head,
+            self.head_pose if pose else self.head,
             pack(enter) if enter else _EMPTY,
             b"\xa5leave",
             pack(leave) if leave else _EMPTY,
             b"\xa3pos",
             pack(pos),
+            b"\xa4pose" + pack(pose) if pose else b"",
             b"\xa3nsp\xa1/",
         ))

@@ -7,7 +7,7 @@ returns every viewer's packet ready to send; the runner resolves the waiting req
 writes the packets. After each tick the load governor (``world/load.py``) may change the
 room's detail level or tick rate.
 
-Overload policy: a full inbox drops moves (counted) but still accepts joins and leaves; a
+Overload policy: a full inbox drops moves and VR poses (counted) but still accepts joins and leaves; a
 tick that runs late skips the ticks it missed (counted) instead of running them back to back.
 """
 
@@ -28,7 +28,7 @@ from server.metrics import Metrics
 from server.packets import event_packet
 from world.load import LoadGovernor
 from world.protocol import ErrorCode, error
-from world.room import Attach, Detail, Input, Move, Moves
+from world.room import Attach, Detail, Input, Move, Moves, Poses, SetPose
 from world.scene import RoomConfig
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,10 @@ def _never_now(avatar: int, pkt: bytes) -> bool | None:
 StaffFeed = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 # (room id, avatar id): staff removed the avatar from the room (kick, ban)
 Removed = Callable[[str, int], None]
-# (room id) -> inputs that bring the room's visitors back after its worker was restarted empty
-Rejoin = Callable[[str], list[Input]]
-# (room id, shared items): to this room's shards on other nodes (server/cluster.py)
-Share = Callable[[str, list[tuple[str, dict[str, Any]]]], None]
+# (the shard) -> inputs that bring its visitors back after its worker was restarted empty
+Rejoin = Callable[["RoomRunner"], list[Input]]
+# (the shard, shared items): to the room's other shards, here and on other nodes (server/cluster.py)
+Share = Callable[["RoomRunner", list[tuple[str, dict[str, Any]]]], None]
 
 
 async def _no_staff(room: str, event: str, payload: dict[str, Any]) -> None:
@@ -97,6 +97,8 @@ class RoomRunner:
         self._inbox: list[Input] = []
         self._moves = array("d")  # this tick's moves, 7 numbers each (see world.room.Moves)
         self._moves_limit = 7 * inbox_limit
+        self._poses = array("d")  # this tick's VR poses, 23 numbers each (see world.room.Poses)
+        self._poses_limit = 23 * inbox_limit
         self._dropped_full = metrics.dropped.labels(self.id, "inbox_full")
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._refs = itertools.count(1)
@@ -112,6 +114,13 @@ class RoomRunner:
         """Queue an input for the next tick; moves are dropped when the inbox is full."""
         if isinstance(item, Move):
             return self.submit_move(item.avatar, *item.p, item.yaw, item.seq, item.t)
+        if isinstance(item, SetPose):  # columnar too: one array crosses to the room worker
+            if len(self._poses) >= self._poses_limit:
+                self._dropped_full.inc()
+                return False
+            self._poses.extend((item.avatar, item.flags))
+            self._poses.extend(np.asarray(item.values, np.float64).reshape(21).tolist())
+            return True
         self._inbox.append(item)
         return True
 
@@ -159,6 +168,9 @@ class RoomRunner:
             if self._moves:
                 inbox.append(Moves(np.frombuffer(self._moves, np.float64).reshape(-1, 7)))
                 self._moves = array("d")
+            if self._poses:
+                inbox.append(Poses(np.frombuffer(self._poses, np.float64).reshape(-1, 23)))
+                self._poses = array("d")
             started = time.perf_counter()
             try:
                 result = await self.engine.step(now_ms(), inbox)
@@ -167,7 +179,7 @@ class RoomRunner:
                 # clients get a full view again and `correct` on their next move).
                 log.exception("room %s: worker died", self.id)
                 if self._rejoin is not None:
-                    self._inbox[:0] = self._rejoin(self.id)
+                    self._inbox[:0] = self._rejoin(self)
                 continue
             except Exception:  # a bug in one tick must not kill the room
                 log.exception("room %s: tick failed", self.id)
@@ -229,7 +241,7 @@ class RoomRunner:
             for avatar in out.removed:
                 self._removed(self.id, avatar)
         if out.shared and self._share is not None:
-            self._share(self.id, out.shared)
+            self._share(self, out.shared)
         sent_at = time.perf_counter()
         if out.corrections:
             m.corrections.labels(self.id).inc(len(out.corrections))

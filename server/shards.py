@@ -71,12 +71,15 @@ class AudienceShards:
     def occupancy(self) -> int:
         return sum(r.occupancy for r in self.runners)
 
-    def place(self) -> RoomRunner:
-        """The shard for one more visitor (call :meth:`placed` when its join is answered)."""
+    def place(self, *, near: RoomRunner | None = None) -> RoomRunner:
+        """The shard for one more visitor (call :meth:`placed` when its join is answered);
+        ``near``: a friend's shard, chosen when it is one of this room's and has room."""
         chosen = self.runners[0]
         if self.size is not None:
             open_ = [r for r in self.runners if r.occupancy + self._joining.get(r.id, 0) < self.size]
-            if open_:
+            if near is not None and near in open_:
+                chosen = near
+            elif open_:
                 chosen = max(open_, key=lambda r: r.occupancy + self._joining.get(r.id, 0))
             else:
                 chosen = self._spawn(len(self.runners))

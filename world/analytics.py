@@ -127,6 +127,77 @@ class Analytics:
         }
 
 
+    # ---- adding up shards and nodes ------------------------------------------------------
+
+    def tally(self) -> dict[str, Any]:
+        """The raw sums behind :meth:`report`, in a form that adds up across the room's shards
+        and nodes (:func:`add_tallies`) and packs into msgpack (lists, bytes, string keys)."""
+        return {
+            "visitors": sorted(self.visitors),
+            "peak": self.peak,
+            "attendance": [[t, n] for t, n in self.attendance],
+            "zones": self.zone_seconds.tolist(),
+            "booths": self.booth_seconds.tolist(),
+            "heat": self.heat.astype("<u8").tobytes(),
+            "funnel": {p: {s: sorted(v) for s, v in f.items()} for p, f in self.funnel.items()},
+            "per_minute": {k: [[m, n] for m, n in sorted(c.items())] for k, c in self.per_minute.items()},
+        }
+
+    def absorb(self, tally: dict[str, Any]) -> "Analytics":
+        """Take a tally's numbers (a fresh Analytics then reports for the whole event)."""
+        self.visitors = set(tally["visitors"])
+        self.peak = int(tally["peak"])
+        self.attendance.extend((int(t), int(n)) for t, n in tally["attendance"])
+        if len(tally["zones"]) == len(self.zone_seconds):
+            self.zone_seconds = np.array(tally["zones"], float)
+        if len(tally["booths"]) == len(self.booth_seconds):
+            self.booth_seconds = np.array(tally["booths"], float)
+        heat = np.frombuffer(tally["heat"], "<u8")
+        if heat.size == self.heat.size:
+            self.heat = heat.reshape(self.shape).astype(np.uint64)
+        for product, stages in tally["funnel"].items():
+            if product in self.funnel:
+                for stage, ids in stages.items():
+                    if stage in self.funnel[product]:
+                        self.funnel[product][stage] = set(ids)
+        for kind, minutes in tally["per_minute"].items():
+            if kind in self.per_minute:
+                self.per_minute[kind] = Counter({int(m): int(n) for m, n in minutes})
+        return self
+
+
+def add_tallies(tallies: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several shards' (or nodes') tallies of one room as one: distinct visitors and funnel
+    stages as unions (avatar ids are unique across nodes, and a visitor who moved counts once),
+    dwell, heat and per-minute counts as sums, attendance summed per 10 s sample."""
+    first = tallies[0]
+    out: dict[str, Any] = {
+        "visitors": sorted(set().union(*(t["visitors"] for t in tallies))),
+        "zones": np.sum([t["zones"] for t in tallies if len(t["zones"]) == len(first["zones"])], axis=0).tolist(),
+        "booths": np.sum([t["booths"] for t in tallies if len(t["booths"]) == len(first["booths"])], axis=0).tolist(),
+        "heat": np.sum([np.frombuffer(t["heat"], "<u8") for t in tallies if len(t["heat"]) == len(first["heat"])],
+                       axis=0, dtype=np.uint64).astype("<u8").tobytes(),
+    }
+    samples: Counter[int] = Counter()
+    for t in tallies:  # each tally's last sample in each 10 s window, summed across tallies
+        last = {int(at) // ATTENDANCE_EVERY_MS: int(n) for at, n in t["attendance"]}
+        samples.update(last)
+    out["attendance"] = [[w * ATTENDANCE_EVERY_MS, n] for w, n in sorted(samples.items())][-ATTENDANCE_KEEP:]
+    out["peak"] = max([int(t["peak"]) for t in tallies] + [n for _, n in out["attendance"]])
+    funnel: dict[str, dict[str, set[int]]] = {}
+    for t in tallies:
+        for product, stages in t["funnel"].items():
+            for stage, ids in stages.items():
+                funnel.setdefault(product, {}).setdefault(stage, set()).update(ids)
+    out["funnel"] = {p: {s: sorted(v) for s, v in f.items()} for p, f in funnel.items()}
+    minutes: dict[str, Counter[int]] = {}
+    for t in tallies:
+        for kind, counts in t["per_minute"].items():
+            minutes.setdefault(kind, Counter()).update({int(m): int(n) for m, n in counts})
+    out["per_minute"] = {k: sorted(c.items()) for k, c in minutes.items()}
+    return out
+
+
 def to_csv(report: dict[str, Any]) -> str:
     """The report as one CSV table: ``section,key,metric,value`` rows (spreadsheet-friendly)."""
     out = io.StringIO()

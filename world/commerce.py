@@ -131,6 +131,7 @@ class Commerce:
         self.events: list[Event] = []
         self.staff: list[tuple[str, dict[str, Any]]] = []
         self.shared: list[Shared] = []  # for this room's shards on other nodes (world/mirror.py)
+        self.carried: set[int] = set()  # avatars whose cart or orders changed this tick
 
     # ---- what a joining visitor gets ---------------------------------------------------
 
@@ -210,6 +211,7 @@ class Commerce:
         if key not in cart and len(cart) >= MAX_CART_LINES:
             return error(ErrorCode.BAD_REQUEST, f"a cart holds at most {MAX_CART_LINES} lines")
         cart[key] = qty
+        self.carried.add(c.avatar)
         self.shoppers.shopped("cart", c.avatar, c.product)
         return ok(cart=self.cart(c.avatar))
 
@@ -258,13 +260,15 @@ class Commerce:
              "price": offer.price, "currency": offer.product.currency, "t": now}
         )
         self._stock_changed.add(offer.id)
+        self.carried.add(avatar)
         self.shoppers.shopped("claimed", avatar, offer.product.id)
 
-    def export(self) -> list[list[Any]]:
-        """Every avatar's cart and orders, for a node that hands its visitors over (drain)."""
-        avatars = set(self._carts) | set(self._orders)
+    def export(self, avatars: set[int] | None = None) -> list[list[Any]]:
+        """Every avatar's cart and orders (or those of ``avatars``), for a node that hands its
+        visitors over (drain) or keeps them where another node can find them (``carry``)."""
+        chosen = set(self._carts) | set(self._orders) if avatars is None else avatars
         return [[a, [[p, v, q] for (p, v), q in self._carts.get(a, {}).items()], self._orders.get(a, [])]
-                for a in sorted(avatars)]
+                for a in sorted(chosen)]
 
     def adopt(self, carts: list[list[Any]]) -> None:
         """Carts and orders of visitors handed over by a draining node (they resume here)."""

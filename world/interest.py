@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from world.grid import Slots, SpatialGrid
+from world.pose import PoseFrame, view_records
 
 RECORD = np.dtype([("id", "<u4"), ("x", "<i2"), ("y", "<i2"), ("z", "<i2"), ("yaw", "<i2")])
 RECORD_BYTES = RECORD.itemsize  # 12
@@ -32,6 +33,7 @@ class TickView(NamedTuple):
     leave: list[int]
     pos: bytes
     reset: bool = False  # the whole view is resent: drop everything not entered in this tick
+    pose: bytes = b""  # VR pose records (world.pose); empty: none this tick
 
 
 def quantize(pos: NDArray[np.float32], yaw: NDArray[np.float32], ids: NDArray[np.uint32]) -> NDArray[Any]:
@@ -60,6 +62,7 @@ class Frame(NamedTuple):
     refresh: NDArray[np.bool_] | None
     far_stride: int
     near_m: float
+    pose: PoseFrame | None = None  # this tick's VR pose records, if any avatar has a pose
 
 
 class Interest:
@@ -115,6 +118,7 @@ class Interest:
         tick_no: int = 0,
         far_stride: int = 1,
         near_m: float = 10.0,
+        pose: PoseFrame | None = None,
     ) -> "Frame":
         """Start a tick: quantise every avatar once. Then :meth:`views` for every viewer,
         all at once or in parts (each viewer exactly once per tick)."""
@@ -135,7 +139,7 @@ class Interest:
             padded[: min(n_slots, len(refresh))] = refresh[:n_slots]
             refresh = padded
             changed |= refresh
-        return Frame(grid, records, changed, changed_far, refresh, far_stride, near_m)
+        return Frame(grid, records, changed, changed_far, refresh, far_stride, near_m, pose)
 
     def views(self, frame: "Frame", viewers: Slots, visible: Slots, enter_of: list[Any]) -> list[TickView]:
         """The ticks of ``viewers`` (rows of ``visible``) in the tick ``frame`` began."""
@@ -179,7 +183,12 @@ class Interest:
         left_rows, left_cols = np.nonzero(left_mask)
         reset = self._reset[viewers]
         self._reset[viewers] = False
-        touched = np.flatnonzero(send.any(axis=1) | left_mask.any(axis=1) | reset)
+        touch = send.any(axis=1) | left_mask.any(axis=1) | reset
+        pose_end: NDArray[np.int64] | None = None
+        if frame.pose is not None:  # some avatar has a VR pose: a tick may carry only poses
+            pose_blob, pose_end = view_records(frame.pose, grid, viewers, slots, valid, entered)
+            touch |= np.diff(pose_end, prepend=0) > 0
+        touched = np.flatnonzero(touch)
         if not len(touched):
             return []
         # Per-row slices into flat lists: one Python step per viewer, none per avatar.
@@ -191,11 +200,16 @@ class Interest:
         bounds: list[NDArray[Any]] = [vid[touched], reset[touched]]
         for end in (pos_end, enter_end, leave_end):
             bounds += [np.r_[0, end[:-1]][touched], end[touched]]
-        views = [
-            TickView(viewer, enters[e0:e1], leaves[l0:l1], blob[p0:p1], rs)
-            for viewer, rs, p0, p1, e0, e1, l0, l1 in zip(*(b.tolist() for b in bounds))
+        if pose_end is None:
+            return [
+                TickView(viewer, enters[e0:e1], leaves[l0:l1], blob[p0:p1], rs)
+                for viewer, rs, p0, p1, e0, e1, l0, l1 in zip(*(b.tolist() for b in bounds))
+            ]
+        bounds += [np.r_[0, pose_end[:-1]][touched], pose_end[touched]]
+        return [
+            TickView(viewer, enters[e0:e1], leaves[l0:l1], blob[p0:p1], rs, pose_blob[q0:q1])
+            for viewer, rs, p0, p1, e0, e1, l0, l1, q0, q1 in zip(*(b.tolist() for b in bounds))
         ]
-        return views
 
     def _grow(self, n: int) -> None:
         if n > len(self._seen):

@@ -18,10 +18,17 @@ them in its outbox, the transport carries them, and the other shards apply them 
   every shard, so a ban holds on every node;
 - ``handover``: ``{"carts", "wheel"?}``, a draining node's per-visitor state (carts, orders,
   wheel balances and open bets) for the nodes its visitors resume on;
+- ``board``: ``{"from": shard tag, "top": [{"id","name","balance"}]}``, a shard's wheel
+  leaderboard after a payout; every shard shows the top of all of them;
 - ``stage``: ``{"action", "t", "params"?, "round"?, "by"?}``, what staff (or the demo's
   autopilot) did on the stage — ``spotlight``, ``show.start``, ``concert.cue``, ``wheel.open``
   (with its seed and round id), ``wheel.spin`` — replayed at the same server time ``t``, so
   every shard shows the same spotlight, the same concert timeline and the same wheel draw.
+
+One more kind never crosses to other shards: ``carry``, ``{"avatar", "carts", "wheel"?}`` (a
+``handover`` payload for one visitor), the visitor's cart, orders, balance and open bets
+whenever they change: the transport keeps it where any node can give it back when the visitor
+resumes there.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 Shared = tuple[str, dict[str, Any]]
-KINDS = frozenset({"chat", "reactions", "offer", "stock", "stage", "qa", "staff", "handover"})
+KINDS = frozenset({"chat", "reactions", "offer", "stock", "stage", "qa", "staff", "handover", "board"})
 
 
 @dataclass(slots=True)

@@ -21,8 +21,12 @@ from pydantic import (
     StrictInt,
     StrictStr,
     StringConstraints,
+    PrivateAttr,
     field_validator,
+    model_validator,
 )
+
+from world.pose import PoseError, check_pose
 
 MAX_PAYLOAD_BYTES = 64 * 1024  # larger payloads are answered with bad_request, never parsed
 MAX_SEQ = 2**53 - 1  # what a JS number holds exactly
@@ -104,6 +108,8 @@ class JoinRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     room: str = Field(min_length=1, max_length=64)
+    # friends together: in a room split into audience shards, join the shard this avatar is in
+    with_: StrictInt | None = Field(default=None, alias="with", ge=1, le=2**32 - 1)
 
 
 class MoveRequest(BaseModel):
@@ -118,6 +124,34 @@ class MoveRequest(BaseModel):
 
     def finite(self) -> bool:
         return all(math.isfinite(v) for v in (*self.p, self.yaw))
+
+
+PosePart = tuple[Number, Number, Number, Number, Number, Number, Number]
+
+
+class PoseRequest(BaseModel):
+    """A VR pose (docs/protocol.md, "Pose extension (VR)"): per part ``[x, y, z, qx, qy, qz,
+    qw]``, the offset from the avatar's position in metres (room axes) and the orientation as
+    a unit quaternion. ``{}`` clears the pose; unknown part names are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    head: PosePart | None = None
+    left: PosePart | None = None
+    right: PosePart | None = None
+    _checked: tuple[int, Any] = PrivateAttr(default=(0, None))
+
+    @model_validator(mode="after")
+    def _within_limits(self) -> "PoseRequest":
+        try:
+            self._checked = check_pose({"head": self.head, "left": self.left, "right": self.right})
+        except PoseError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def parts(self) -> tuple[int, Any]:
+        """``(flags, values)`` as :func:`world.pose.check_pose` gives them (quaternions normalised)."""
+        return self._checked
 
 
 class TimeRequest(BaseModel):

@@ -17,6 +17,7 @@ import numpy as np
 
 from world.grid import GridFull, SpatialGrid
 from world.interest import Interest, TickView
+from world.pose import PoseBook
 from world.movement import MovementRules
 from world.protocol import ErrorCode, error, ok
 from world.scene import RoomConfig
@@ -99,9 +100,11 @@ class Handover:
 
 @dataclass(slots=True)
 class AnalyticsAsk:
-    """Staff want the room's analytics report (the export)."""
+    """Staff want the room's analytics report (the export); ``tally``: its raw sums instead,
+    to be added up with the other shards' (world.analytics.Analytics.tally)."""
 
     ref: int
+    tally: bool = False
 
 
 @dataclass(slots=True)
@@ -111,10 +114,28 @@ class Detail:
     far_stride: int
 
 
+@dataclass(slots=True)
+class SetPose:
+    """A VR pose (world.pose.check_pose): ``flags`` 0 clears it; ``values`` (3, 7) rows
+    head, left, right as offsets in metres and unit quaternions."""
+
+    avatar: int
+    flags: int
+    values: Any  # NDArray[float64] of shape (3, 7)
+
+
+@dataclass(slots=True)
+class Poses:
+    """Many poses at once, columnar: rows of (avatar, flags, 21 values) as float64, in arrival
+    order (what the server sends its room workers; see Moves)."""
+
+    rows: Any  # NDArray[float64] of shape (n, 23)
+
+
 Input = Union[
     Join, Leave, Attach, Detach, Move, Moves, SetLook, Detail, Say, React, Ask, Vote, AssistAsk, StaffAct,
     ProductView, ProductTry, CartAdd, CartGet, OfferClaim, OfferSettled, CommerceAct, PlaceBet, WheelAct, ConcertAct,
-    AnalyticsAsk, Handover, Mirror,
+    AnalyticsAsk, Handover, Mirror, SetPose, Poses,
 ]
 SOCIAL = (Say, React, Ask, Vote, AssistAsk, StaffAct)
 COMMERCE = (ProductView, ProductTry, CartAdd, CartGet, OfferClaim, OfferSettled, CommerceAct)
@@ -158,6 +179,8 @@ class Room:
         lo, hi = config.scene.bounds
         self.grid = SpatialGrid(lo, hi, capacity=config.capacity)
         self.interest = Interest(config.view_k)
+        lod = config.pose_lod()
+        self.poses = PoseBook(hands_m=lod["hands_m"], head_m=lod["head_m"])  # VR poses per grid slot
         self.rules = MovementRules(config.scene, config.max_speed)
         self.avatars: dict[int, Avatar] = {}
         self._enter_of: list[Any] = []  # per grid slot: the avatar's [id, name, look]
@@ -176,7 +199,7 @@ class Room:
         self._ahead: tuple[dict[int, int], Any, Any, Any] | None = None
         self.social = Social(config.id, config.catalog, self, tag=config.shard)
         self.commerce = Commerce(config.id, config.catalog, self, tag=config.shard)
-        self.wheel = WheelShow(config.id, self) if config.kind == "wheel" else None
+        self.wheel = WheelShow(config.id, self, tag=config.shard) if config.kind == "wheel" else None
         self.concert = ConcertShow(config.id, config.setlist) if config.setlist is not None else None
         self.analytics = Analytics(config.id, config.scene, config.catalog)
         self.triggers = Triggers(config.triggers, self.analytics.zone_ids)
@@ -229,6 +252,9 @@ class Room:
             elif isinstance(item, Detach):
                 if item.avatar in self.avatars:
                     self.avatars[item.avatar].viewing = False
+                    self.poses.clear(self.avatars[item.avatar].slot)  # no headset on a dropped line
+            elif isinstance(item, (SetPose, Poses)):
+                self._set_poses(item)
             elif isinstance(item, SetLook):
                 self._set_look(item.avatar, item.look)
             elif isinstance(item, SOCIAL):
@@ -245,7 +271,7 @@ class Room:
             elif isinstance(item, Mirror):
                 self._mirror(item, now)
             elif isinstance(item, AnalyticsAsk):
-                out.replies[item.ref] = ok(report=self.analytics.report(now))
+                out.replies[item.ref] = ok(tally=self.analytics.tally()) if item.tally else ok(report=self.analytics.report(now))
             elif isinstance(item, Handover):
                 snapshot: dict[str, Any] = {"carts": self.commerce.export()}
                 if self.wheel is not None:
@@ -278,6 +304,7 @@ class Room:
         for feature in self._features:
             out.shared += feature.shared
             feature.shared = []
+        out.shared += self._carried()
         for e in out.events:
             if e.name == "chat":
                 self.analytics.count("chat", now)
@@ -310,12 +337,31 @@ class Room:
                 self.commerce.mirror(m, now)
             elif m.kind == "stage":
                 self._mirror_stage(m, now)
+            elif m.kind == "board" and self.wheel is not None:
+                self.wheel.mirror_board(m)
             elif m.kind == "handover":
                 self.commerce.adopt(m.payload["carts"])
                 if self.wheel is not None and "wheel" in m.payload:
                     self.wheel.adopt(m.payload["wheel"])
         except (KeyError, TypeError, ValueError, AttributeError):
             pass
+
+    def _carried(self) -> list[Shared]:
+        """``carry`` items: the state of each visitor whose cart, orders, balance or bets
+        changed this tick, for the node it may resume on (see world/mirror.py)."""
+        avatars = self.commerce.carried
+        wheel = self.wheel
+        if wheel is not None:
+            avatars |= wheel.carried
+            wheel.carried = set()
+        self.commerce.carried = set()
+        items: list[Shared] = []
+        for a in sorted(avatars):
+            carry: dict[str, Any] = {"avatar": a, "carts": self.commerce.export({a})}
+            if wheel is not None:
+                carry["wheel"] = wheel.export({a})
+            items.append(("carry", carry))
+        return items
 
     def _mirror_stage(self, m: Mirror, now: int) -> None:
         action = str(m.payload.get("action"))
@@ -374,6 +420,7 @@ class Room:
             yaw = self.rng.uniform(-np.pi, np.pi)
             try:
                 slot = self.grid.add(j.avatar, p, yaw)
+                self.poses.forget(slot)
             except GridFull:
                 return error(ErrorCode.ROOM_FULL, f"room {self.config.id!r} is full")
             a = Avatar(j.avatar, j.name, j.look, slot, j.session)
@@ -398,6 +445,7 @@ class Room:
         if a is None:
             return False
         self.grid.remove(a.slot)
+        self.poses.forget(a.slot)
         return True
 
     def _attach(self, avatar: int) -> None:
@@ -525,6 +573,23 @@ class Room:
             p = [round(float(v), 3) for v in self.grid.pos[slot]]
             out.corrections.append((int(self.grid.ids[slot]), {"p": p, "seq": seq}))
 
+    # ---- VR poses ---------------------------------------------------------------------
+
+    def _set_poses(self, item: SetPose | Poses) -> None:
+        """Store poses (validated at the edge) by grid slot; the latest per avatar counts."""
+        if isinstance(item, SetPose):
+            rows = np.concatenate([[item.avatar, item.flags], np.asarray(item.values, np.float64).reshape(21)])[None]
+        else:
+            rows = item.rows
+        if not len(rows):
+            return
+        avatars = self.avatars
+        slots = np.array([a.slot if (a := avatars.get(int(i))) is not None else -1 for i in rows[:, 0].tolist()], np.int64)
+        known = slots >= 0  # avatars that left (or never joined) have no pose
+        if known.any():
+            rows = rows[known]
+            self.poses.set(slots[known], rows[:, 1].astype(np.uint8), rows[:, 2:].reshape(-1, 3, 7))
+
     # ---- interest --------------------------------------------------------------------
 
     def prepare(self) -> None:
@@ -572,7 +637,8 @@ class Room:
         viewers = np.fromiter((a.slot for a in self.avatars.values() if a.viewing and a.id not in fresh), np.int32)
         visible = self._visible(viewers)
         frame = self.interest.begin(
-            self.grid, self._refresh, tick_no=self.tick_no, far_stride=self.far_stride, near_m=self.near_m
+            self.grid, self._refresh, tick_no=self.tick_no, far_stride=self.far_stride, near_m=self.near_m,
+            pose=self.poses.begin(self.grid, self.tick_no),
         )
         self._refresh = np.zeros_like(self._refresh)  # the frame keeps this tick's copy
         for rows in np.array_split(np.arange(len(viewers)), max(1, parts)):

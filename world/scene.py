@@ -95,6 +95,16 @@ class Scene(BaseModel):
         return all(a <= v <= c for a, v, c in zip(lo, p, hi))
 
 
+class PoseLod(BaseModel):
+    """VR pose level of detail (metres): hands shown within ``hands_m`` of a viewer, the head
+    within ``head_m`` (capped at the room's view radius), no pose beyond."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hands_m: float = Field(default=4.0, ge=0, le=300)
+    head_m: float = Field(default=15.0, ge=0, le=300)
+
+
 class RoomConfig(BaseModel):
     """One room: its identity, its scene and the simulation settings that govern it."""
 
@@ -117,10 +127,16 @@ class RoomConfig(BaseModel):
         default=None, ge=10, le=100_000,
         description="a large room: split into audience shards of at most this many avatars (server/shards.py)",
     )
+    pose: PoseLod = Field(default_factory=PoseLod, description="VR pose level-of-detail radii")
     shard: str = Field(
         default="", max_length=32, pattern=r"^[A-Za-z0-9_.-]*$",
         description="set by the server: this node's tag, so message and drop ids are unique across nodes",
     )
+
+    def pose_lod(self) -> dict[str, float]:
+        """The pose radii in effect: the head within the view radius, the hands within the head's."""
+        head = min(self.pose.head_m, self.view_radius)
+        return {"hands_m": min(self.pose.hands_m, head), "head_m": head}
 
     def info(self, occupancy: int, *, full: bool = True) -> dict[str, object]:
         """RoomInfo as PROTOCOL.md fixes it; ``full=False`` drops the scene (for /api/rooms)."""
@@ -135,6 +151,7 @@ class RoomConfig(BaseModel):
             "max_speed": self.max_speed,
             "reactions": list(self.reactions),
             "occupancy": occupancy,
+            "pose": self.pose_lod(),
         }
         if full:
             out["scene"] = self.scene.model_dump(mode="json")

@@ -6,11 +6,20 @@ import * as THREE from 'three';
 import { CSS2DObject } from 'three/addons/renderers/CSS2DRenderer.js';
 import { Track } from './interp.js';
 import { blobTexture, hexOr } from './textures.js';
-import { surface } from './quality.js';
+import { quality, surface } from './quality.js';
+import { Crowd } from './crowd.js';
+
+const projScreen = new THREE.Matrix4();
+const viewFrustum = new THREE.Frustum();
+const POSE_TTL_MS = 2000;
+// The mannequin is shorter than people: eye height (~1.6 m) maps onto its head (1.39 m), hands
+// keep their place relative to it.
+const FIGURE_Y = 1.39 / 1.62; // a VR pose without records for this long is dropped (pose spec)
 
 const geo = {}; // shared geometries: hundreds of avatars, a handful of buffers
 let headMat = null; // shared materials, created lazily: the quality tier is known only at runtime
 let darkMat = null;
+export function avatarParts() { return { geo: shared(), headMat, darkMat }; }
 function shared() {
   if (geo.body) return geo;
   headMat = surface({ color: '#f3ede4', roughness: 0.5 });
@@ -33,6 +42,13 @@ function shared() {
   geo.tail = new THREE.BoxGeometry(0.11, 0.36, 0.03);
   geo.band = new THREE.TorusGeometry(0.25, 0.04, 8, 28);
   geo.collar = new THREE.TorusGeometry(0.2, 0.045, 8, 24);
+  // VR hands (a mitten along the grip's -z, as a controller is held) and their cuff
+  geo.hand = new THREE.CapsuleGeometry(0.048, 0.1, 4, 10);
+  geo.hand.rotateX(Math.PI / 2);
+  geo.hand.scale(1, 0.7, 1); // flatter than wide, like a hand
+  geo.hand.translate(0, 0, -0.04);
+  geo.cuff = new THREE.TorusGeometry(0.055, 0.016, 6, 16);
+  geo.cuff.translate(0, 0, 0.04);
   return geo;
 }
 // Body parts only (used by both visitors and the showroom's decorative mannequins).
@@ -67,6 +83,7 @@ function figure(color, accent, { visor = true } = {}) {
   for (const m of root.children) m.castShadow = true;
   root.userData.materials = [bodyMat, accentMat];
   root.userData.scarf = scarf;
+  root.userData.head = head;
   return root;
 }
 
@@ -159,6 +176,7 @@ export class Avatar {
     if (color === this.look.color && accent === this.look.accent && same(wear, this.wear)) return;
     this.look = { color, accent };
     this.setWear(wear);
+    if (this.vr?.flags) this.showFigureParts(!this.vr.head.visible, !(this.vr.left.visible || this.vr.right.visible));
   }
 
   // The digital mirror: the variant tried on, on the matching part of the figure (a recoloured
@@ -246,6 +264,103 @@ export class Avatar {
     this.label.visible = v;
   }
 
+  // Crowd rendering (Crowd below) draws this avatar's figure and blob through instances.
+  setInstanced(v) {
+    this.instanced = v;
+    this.body.visible = !v;
+    this.group.children[1].visible = !v; // the blob shadow
+  }
+
+  // A VR visitor's head and hands (pose.js records; null: the plain avatar again). Offsets are
+  // in room axes from the avatar's position, so the parts live in a group that undoes the yaw.
+  setVr(rec) {
+    if (!rec || !rec.flags) {
+      if (this.vr) {
+        this.vr.group.visible = false;
+        this.vr.flags = 0;
+        this.showFigureParts(true, true);
+      }
+      return;
+    }
+    if (!this.vr) this.vr = this.makeVr();
+    const vr = this.vr;
+    const fresh = !vr.group.visible;
+    vr.group.visible = true;
+    vr.flags = rec.flags;
+    for (const name of ['head', 'left', 'right']) {
+      const part = vr[name];
+      const p = rec[name];
+      part.visible = !!p;
+      if (!p) continue;
+      part.userData.to.set(p.x, p.y * FIGURE_Y, p.z);
+      part.userData.toQ.set(p.q[0], p.q[1], p.q[2], p.q[3]);
+      if (fresh || !part.userData.placed) {
+        part.position.copy(part.userData.to);
+        part.quaternion.copy(part.userData.toQ);
+        part.userData.placed = true;
+      }
+    }
+    this.showFigureParts(!rec.head, !(rec.left || rec.right));
+  }
+
+  showFigureParts(head, arms) {
+    const u = this.body.userData;
+    u.head.visible = head;
+    if (u.visor) u.visor.visible = head && !(this.wear && this.wear.part === 'glasses');
+    for (const m of this.wearMeshes) if (this.wear?.part === 'glasses') m.visible = head;
+    for (const a of u.arms) a.visible = arms;
+  }
+
+  makeVr() {
+    const g = shared();
+    const group = new THREE.Group();
+    const [bodyMat, accentMat] = this.body.userData.materials;
+    const head = new THREE.Mesh(g.head, headMat);
+    const visor = new THREE.Mesh(g.visor, darkMat);
+    visor.position.set(0, 0.0, -0.16);
+    visor.scale.set(1.1, 1.3, 1);
+    head.add(visor);
+    const hand = () => {
+      const m = new THREE.Mesh(g.hand, bodyMat);
+      m.add(new THREE.Mesh(g.cuff, accentMat));
+      return m;
+    };
+    const vr = { group, head, left: hand(), right: hand(), flags: 0 };
+    for (const part of [vr.head, vr.left, vr.right]) {
+      part.userData.to = new THREE.Vector3();
+      part.userData.toQ = new THREE.Quaternion();
+      part.visible = false;
+      group.add(part);
+    }
+    this.group.add(group);
+    return vr;
+  }
+
+  // Ease the VR parts towards their latest record (ticks come at 10-20 Hz, frames faster).
+  updateVr(dt) {
+    const vr = this.vr;
+    if (!vr || !vr.group.visible) return;
+    vr.group.rotation.y = -this.group.rotation.y; // room axes, not the avatar's yaw
+    const k = 1 - Math.exp(-dt * 18);
+    for (const part of [vr.head, vr.left, vr.right]) {
+      if (!part.visible) continue;
+      part.position.lerp(part.userData.to, k);
+      part.quaternion.slerp(part.userData.toQ, k);
+    }
+  }
+
+  // What is shown of the VR parts: offsets in metres (room axes), for tests.
+  vrShown() {
+    const vr = this.vr;
+    if (!vr || !vr.group.visible || !vr.flags) return null;
+    const out = { flags: vr.flags };
+    for (const name of ['head', 'left', 'right']) {
+      const part = vr[name];
+      out[name] = part.visible ? [part.position.x, part.position.y, part.position.z, ...part.quaternion.toArray()] : null;
+    }
+    return out;
+  }
+
   dispose() {
     this.label.element.remove();
     for (const m of this.body.userData.materials) m.dispose();
@@ -262,7 +377,18 @@ export class RemoteAvatars {
     this.baseDelayMs = delayMs;
     this.maxDelayMs = maxDelayMs;
     this.lateMs = 0; // how long after its server time a tick typically gets processed here
-    this.map = new Map(); // id -> {avatar, track, name}
+    this.map = new Map(); // id -> {avatar, track, name, poses}
+    // Render path: 'auto' draws far avatars through instances (crowd.js) on phones and software
+    // WebGL, or anywhere once the crowd is big; 'full' / 'instanced' force one (measurements).
+    this.mode = 'auto';
+    this.crowd = new Crowd(parent);
+    this.detailed = 0; // avatars drawn in full detail in the last frame
+    this.instanced = 0; // ... and through instances
+  }
+
+  get lite() {
+    if (this.mode !== 'auto') return this.mode === 'instanced';
+    return quality.lite || this.map.size > 40;
   }
 
   // Render delay: ~100 ms on a healthy client, more when ticks reach us late (slow main
@@ -293,7 +419,7 @@ export class RemoteAvatars {
     const avatar = new Avatar(name, look);
     avatar.group.visible = false; // until its first position record
     this.parent.add(avatar.group);
-    this.map.set(id, { id, name, avatar, track: new Track({ tickMs: this.tickMs }) });
+    this.map.set(id, { id, name, avatar, track: new Track({ tickMs: this.tickMs }), poses: [], poseAt: 0 });
   }
 
   leave(id) {
@@ -313,6 +439,27 @@ export class RemoteAvatars {
     e.track.push(t, r.x, r.y, r.z, r.yaw);
   }
 
+  // A VR pose record (pose.js) from a tick at server time t: shown when the interpolated
+  // position reaches t, so head and hands stay on the body. Flags 0 clears it.
+  pose(t, rec, now = performance.now()) {
+    const e = this.map.get(rec.id);
+    if (!e) return;
+    e.poses.push({ t, rec });
+    if (e.poses.length > 12) e.poses.splice(0, e.poses.length - 12);
+    e.poseAt = now;
+  }
+
+  applyPose(e, rt, now) {
+    let rec;
+    while (e.poses.length && e.poses[0].t <= rt) rec = e.poses.shift().rec;
+    if (rec) e.avatar.setVr(rec);
+    // Records stopped coming (out of head range, a lost clear): the plain avatar again.
+    else if (e.poseAt && now - e.poseAt > POSE_TTL_MS && e.avatar.vr?.flags) {
+      e.poses.length = 0;
+      e.avatar.setVr(null);
+    }
+  }
+
   clear() {
     for (const id of [...this.map.keys()]) this.leave(id);
   }
@@ -322,13 +469,15 @@ export class RemoteAvatars {
     const out = [];
     for (const e of this.map.values()) {
       const s = e.track.sample(rt);
-      if (s) out.push({ id: e.id, name: e.name, x: s.x, y: s.y, z: s.z, yaw: s.yaw, wear: e.avatar.wearShown() });
+      if (s) out.push({ id: e.id, name: e.name, x: s.x, y: s.y, z: s.z, yaw: s.yaw, wear: e.avatar.wearShown(), vr: e.avatar.vrShown(), instanced: !!e.avatar.instanced });
     }
     return out;
   }
 
-  update(serverNow, dt, focus) {
+  update(serverNow, dt, focus, now = performance.now()) {
     const rt = serverNow - this.delayMs;
+    const lite = this.lite;
+    const shown = [];
     for (const e of this.map.values()) {
       const s = e.track.sample(rt);
       if (!s) continue;
@@ -336,8 +485,37 @@ export class RemoteAvatars {
       const g = e.avatar.group;
       if (!g.visible) { g.visible = true; g.position.set(s.x, s.y, s.z); }
       e.avatar.pose(s.x, s.y, s.z, s.yaw, dt);
-      // Name tags only nearby: a crowd of tags far away is noise and costs DOM work.
-      e.avatar.setLabelVisible(!focus || Math.hypot(s.x - focus.x, s.z - focus.z) < 22);
+      this.applyPose(e, rt, now);
+      e.avatar.updateVr(dt);
+      e.dist = focus ? Math.hypot(s.x - focus.x, s.z - focus.z) : 0;
+      shown.push(e);
     }
+    // Full detail (figure, wear, name tag) for the nearest few; the rest through instances.
+    const maxDetailed = lite ? (quality.lite ? 8 : 16) : Infinity;
+    const detailM = lite ? (quality.lite ? 9 : 14) : Infinity;
+    if (lite) shown.sort((a, b) => a.dist - b.dist);
+    const flat = [];
+    let detailed = 0;
+    for (const e of shown) {
+      const full = this.mode !== 'instanced' && detailed < maxDetailed && e.dist < detailM;
+      if (full) detailed += 1;
+      else flat.push(e.avatar);
+      if (e.avatar.instanced !== !full) e.avatar.setInstanced(!full);
+      // Name tags only nearby: a crowd of tags far away is noise and costs DOM work.
+      e.avatar.setLabelVisible(full && e.dist < 22);
+    }
+    // Instanced avatars outside the view are left out (one draw call cannot be culled per
+    // avatar by three.js); not in VR, where two eyes see more than the camera's frustum.
+    let frustum = null;
+    if (this.camera && !this.noCull) {
+      const c = this.camera;
+      c.updateMatrixWorld();
+      projScreen.multiplyMatrices(c.projectionMatrix, c.matrixWorldInverse);
+      frustum = viewFrustum.setFromProjectionMatrix(projScreen);
+    }
+    this.crowd.update(flat, frustum);
+    this.detailed = detailed;
+    this.instanced = flat.length;
+    this.drawnInstanced = this.crowd.count;
   }
 }

@@ -32,6 +32,26 @@ export function setSelfName(name, color) {
   if (color) $('self-dot').style.background = color;
 }
 
+// "Invite a friend": a link to this room that asks the server to place the friend in our
+// audience shard (`join` with `with`, docs/protocol.md "Large rooms").
+export function setInvite(room, selfId) {
+  const btn = $('invite');
+  if (!room || typeof selfId !== 'number') { btn.hidden = true; return; }
+  const link = new URL('/', location.href);
+  link.searchParams.set('room', room);
+  link.searchParams.set('with', String(selfId));
+  btn.dataset.link = link.href;
+  btn.hidden = false;
+  btn.onclick = async () => {
+    try {
+      await navigator.clipboard.writeText(btn.dataset.link);
+      toast('Invite link copied: send it to a friend.');
+    } catch {
+      window.prompt('Send this link to a friend:', btn.dataset.link); // no clipboard (http, old browser)
+    }
+  };
+}
+
 // Small, self-dismissing messages. Repeated identical toasts are merged, not stacked.
 export function toast(text, { kind = 'info', ms = 3500 } = {}) {
   const box = $('toasts');

@@ -16,10 +16,11 @@ import { Reactions } from './reactions.js';
 import { QA } from './qa.js';
 import { Assist } from './assist.js';
 import { applyModeration } from './moderation.js';
-import { Shop } from './shop.js';
+import { Shop, money } from './shop.js';
 import { Booths } from './booth.js';
 import { Drops, Spotlight } from './offer.js';
 import { Shows } from './shows.js';
+import { XRClient } from './xr.js';
 
 const INTERP_DELAY_MS = 100; // render remote avatars this far behind server time (at least)
 const SEND_INTERVAL_MS = 75; // ≤ ~13 moves/s while moving (protocol allows 20/s)
@@ -122,6 +123,7 @@ const app = {
   snapCamera: true,
 };
 
+app.remotes.camera = camera;
 const controls = new Controls(renderer ? renderer.domElement : stageEl, document.getElementById('joystick'), {
   onTap: (x, y) => walkTo(x, y),
 });
@@ -252,6 +254,70 @@ function removedFromRoom(text) {
   showOverlay(text);
 }
 
+// ---------------------------------------------------------------- VR (xr.js)
+// The wrist menu offers what the flat UI does, from the same modules' state and actions.
+const QUICK_CHAT = ['Hello everyone! 👋', 'Love this!', 'Where is this from?', 'See you at the show'];
+function menuStatus(ack, done) {
+  xr.menu.setStatus(ack?.ok ? done : ack?.error?.message || 'That did not go through.');
+  return !!ack?.ok;
+}
+function addFirstVariant(productId) {
+  const p = shop.byId.get(productId);
+  const v = p?.variants.find((x) => x.stock > 0) || p?.variants[0];
+  if (!v) return Promise.resolve({ ok: false, error: { message: 'Not available right now.' } });
+  return shop.addToCart(productId, v.id, 1);
+}
+function menuModel() {
+  const sections = [];
+  const emoji = reactions.emoji.slice(0, 14);
+  if (emoji.length) {
+    sections.push({ title: 'React', buttons: emoji.map((e) => ({ id: `react:${e}`, label: e, size: 'emoji',
+      run: () => { const ok = reactions.press(e); xr.menu.setStatus(ok ? `Sent ${e}` : 'Slow down a little'); return ok; } })) });
+  }
+  sections.push({ title: 'Say to the room', buttons: QUICK_CHAT.map((t, i) => ({ id: `say:${i}`, label: t, size: 'half',
+    run: async () => menuStatus(await chat.send(t, 'room'), 'Sent to the room') })) });
+  const live = [];
+  for (const o of drops.view().filter((d) => d.status === 'live').slice(0, 2)) {
+    live.push({ id: `claim:${o.id}`, label: `Claim · ${o.name}`, sub: `${money(o.price, o.currency)}${o.stock != null ? ` · ${o.stock} left` : ''}`, size: 'full', kind: 'primary',
+      run: async () => menuStatus(await drops.claim(o.id), 'Claimed — it is in your orders') });
+  }
+  const sp = spotlight.view();
+  if (sp) {
+    live.push({ id: `spot:${sp.product.id}`, label: `On stage · ${sp.product.name}`, sub: `${money(sp.product.price, sp.product.currency)} · add to cart`, size: 'full',
+      run: async () => menuStatus(await addFirstVariant(sp.product.id), 'Added to your cart') });
+  }
+  const near = booths.view();
+  for (const id of near?.products.slice(0, 2) || []) {
+    const p = shop.byId.get(id);
+    if (!p || live.some((b) => b.id === `spot:${id}`)) continue;
+    live.push({ id: `booth:${id}`, label: p.name, sub: `${money(p.price, p.currency)} · ${near.label} · add to cart`, size: 'full',
+      run: async () => menuStatus(await addFirstVariant(id), 'Added to your cart') });
+  }
+  const wheel = shows.wheel.view();
+  if (wheel.active && wheel.phase === 'betting') {
+    for (const seg of [...shows.wheel.betBtns.keys()].slice(0, 14)) {
+      live.push({ id: `bet:${seg}`, label: seg.replace(/x$/, '×'), size: 'emoji',
+        run: async () => menuStatus(await shows.wheel.bet(seg, shows.wheel.amount), `Bet ${wheel.amount} on ${seg}`) });
+    }
+  }
+  if (live.length) sections.push({ title: wheel.active && wheel.phase === 'betting' ? `Live · wheel: bet ${wheel.amount}` : 'Live now', buttons: live });
+  sections.push({ title: 'Headset', buttons: [{ id: 'exit', label: 'Exit VR', size: 'full', kind: 'quiet', run: () => { xr.exit(); return true; } }] });
+  const n = app.remotes.size;
+  return { title: app.room?.name || 'Vetrina', sub: `${n} visitor${n === 1 ? '' : 's'} in view`, sections };
+}
+const xr = new XRClient({
+  renderer, scene, camera, app, link,
+  pickables: () => app.built?.pickables || [],
+  walkTo: (x, z) => window.vetrina.walkTo(x, z, { run: true }),
+  startYaw: () => controls.camYaw,
+  menuModel,
+  buttonHost: document.querySelector('#hud .hud-right'),
+  onStart: () => { controls.enabled = false; },
+  onStop: () => { controls.enabled = true; fitCamera(); app.snapCamera = true; },
+  onError: (text) => hud.toast(text, { kind: 'error' }),
+});
+xr.init();
+
 // ---------------------------------------------------------------- testing/debug hook
 window.vetrina = {
   get state() { return app.net ? app.net.state : 'connecting'; },
@@ -317,7 +383,17 @@ window.vetrina = {
     return true;
   },
   get walking() { return !!app.target; },
-  _debug: { app, controls, camera, scene, labels, get renderer() { return renderer; } }, // devtools poking; not an API
+  // VR: the session as the client sees it; the wrist menu; press a menu button by id.
+  get vr() { return xr.view(); },
+  enterVR: () => xr.enter(),
+  exitVR: () => xr.exit(),
+  menuPress: (id) => xr.menu.press(String(id)),
+  // Rendering: draw calls of the last frame and how avatars are drawn (full / instanced).
+  get render() {
+    return { calls: app.drawCalls || 0, mode: app.remotes.mode, lite: app.remotes.lite, detailed: app.remotes.detailed, instanced: app.remotes.instanced, drawnInstanced: app.remotes.drawnInstanced || 0, phone: quality.phone };
+  },
+  set renderMode(m) { app.remotes.mode = ['full', 'instanced'].includes(m) ? m : 'auto'; },
+  _debug: { app, controls, camera, scene, labels, xr, get renderer() { return renderer; } }, // devtools poking; not an API
 };
 
 // ---------------------------------------------------------------- networking
@@ -415,6 +491,7 @@ function onJoined(ack) {
   app.room = room;
   app.removed = false;
   hud.setRoom(room.name);
+  hud.setInvite(room.id, ack.you?.id);
   if (newRoom || !reactions.emoji.length) reactions.setRoom(room);
   chat.onJoined(ack);
   qa.onJoined(ack);
@@ -474,6 +551,8 @@ function onTick(msg) {
   for (const e of tick.enter) if (e.id !== me) app.remotes.enter(e.id, e.name, e.look);
   for (const id of tick.leave) app.remotes.leave(id);
   for (const r of tick.records) if (r.id !== me) app.remotes.record(t, r);
+  // VR heads and hands: shown when the interpolated body reaches the tick's time.
+  for (const rec of tick.pose) if (rec.id !== me) app.remotes.pose(t, rec);
   hud.setInView(app.remotes.size);
 }
 
@@ -515,7 +594,9 @@ function speeds() {
 
 function updateSelf(dt, now) {
   if (!app.world || app.net?.state !== 'joined') return;
-  const input = controls.read(dt);
+  const vr = xr.presenting;
+  const input = vr ? xr.input() : controls.read(dt);
+  if (vr) controls.read(dt); // keeps the keyboard state consistent; VR walks with the stick
   const { walk, run } = speeds();
   let dx = 0;
   let dz = 0;
@@ -524,7 +605,7 @@ function updateSelf(dt, now) {
     hud.hideHint();
     app.target = null;
     marker.visible = false;
-    const cy = controls.camYaw;
+    const cy = vr ? input.yaw : controls.camYaw;
     // Camera-relative: forward is away from the camera, right is the camera's right.
     dx = -Math.sin(cy) * input.forward + Math.cos(cy) * input.right;
     dz = -Math.cos(cy) * input.forward - Math.sin(cy) * input.right;
@@ -551,13 +632,29 @@ function updateSelf(dt, now) {
     }
   }
   const len = Math.hypot(dx, dz);
+  let budget = run * dt; // what one frame may move in all, whatever moves us (speed limit)
   if (len > 1e-6) {
-    const step = speed * dt;
+    const step = Math.min(speed * dt, budget);
     const next = stepMove(app.world, app.self, (dx / len) * step, (dz / len) * step);
+    if (vr) xr.shift(next.x - app.self.x, next.z - app.self.z); // the tracking space comes along
+    budget -= Math.hypot(next.x - app.self.x, next.z - app.self.z);
     app.self.x = next.x;
     app.self.z = next.z;
     const want = Math.atan2(-dx, -dz); // yaw 0 faces -z
     app.self.yaw = lerpAngle(app.self.yaw, want, 1 - Math.exp(-dt * 12));
+  }
+  if (vr) {
+    // Walking around the play space drags the avatar along (legal steps, colliders respected),
+    // so the head stays over the body; the avatar faces where the head looks.
+    const off = xr.headOffset();
+    const d = Math.hypot(off.x, off.z);
+    if (d > 0.25 && budget > 1e-4) {
+      const step = Math.min(d - 0.2, budget);
+      const next = stepMove(app.world, app.self, (off.x / d) * step, (off.z / d) * step);
+      app.self.x = next.x;
+      app.self.z = next.z;
+    }
+    if (xr.headWorld.ok) app.self.yaw = xr.headWorld.yaw;
   }
   // Send when something changed, at most every SEND_INTERVAL_MS; this also sends the final
   // resting pose right after we stop.
@@ -600,7 +697,7 @@ function updateCamera(dt) {
 // resolution down while we stay under ~15 fps. Input and networking run per frame too.
 let slowSince = 0;
 function adaptResolution(now) {
-  if (!renderer || document.hidden || now - app.builtAt < 5000) return; // shader compiles are slow
+  if (!renderer || document.hidden || now - app.builtAt < 5000 || xr.presenting) return; // shader compiles are slow
   if (app.fps >= 15 || pixelRatio <= 0.5) { slowSince = 0; return; }
   if (!slowSince) slowSince = now;
   else if (now - slowSince > 2500) {
@@ -615,22 +712,35 @@ let last = performance.now();
 let boothCheck = 0;
 function frame() {
   const now = performance.now();
-  if (quality.maxFps && now - last < 1000 / quality.maxFps - 2) return;
+  const vr = xr.presenting;
+  // (an XR frame must always be drawn: a skipped one shows black in the headset)
+  if (!vr && quality.maxFps && now - last < 1000 / quality.maxFps - 2) return;
   const dt = Math.min(0.25, (now - last) / 1000); // clamp: a background tab must not teleport us
   last = now;
   app.fps += ((dt > 0 ? 1 / dt : 0) - app.fps) * 0.1;
   adaptResolution(now);
+  if (vr) xr.beforeMove();
   updateSelf(dt, now);
-  if (app.selfAvatar) app.selfAvatar.pose(app.self.x, app.self.y, app.self.z, app.self.yaw, dt);
+  if (vr) xr.afterMove(now);
+  if (app.selfAvatar) {
+    app.selfAvatar.group.visible = !vr; // in VR we are the camera; our hands are the controllers
+    app.selfAvatar.pose(app.self.x, app.self.y, app.self.z, app.self.yaw, dt);
+  }
   const serverNow = app.net ? app.net.serverNow() : Date.now();
-  app.remotes.update(serverNow, dt, app.self);
   if (now - boothCheck > 150) { boothCheck = now; booths.update(app.self.x, app.self.z); }
-  updateCamera(dt);
+  if (vr) focus.set(app.self.x, app.self.y + 1.5, app.self.z);
+  else updateCamera(dt);
+  // after the camera: the light crowd path leaves out avatars outside this frame's view
+  app.remotes.noCull = vr;
+  app.remotes.update(serverNow, dt, app.self);
   app.built?.update(focus, serverNow);
   shows.update(serverNow);
   marker.material.opacity = 0.55 + 0.35 * Math.sin(now * 0.006);
-  if (renderer) renderer.render(scene, camera);
-  labels.render(scene, camera);
+  if (renderer) {
+    renderer.render(scene, camera);
+    app.drawCalls = renderer.info.render.calls;
+  }
+  if (!vr) labels.render(scene, camera); // name tags are DOM: not in the headset
 }
 if (renderer) renderer.setAnimationLoop(frame);
 else (function loop() { frame(); requestAnimationFrame(loop); })();

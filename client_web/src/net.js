@@ -26,6 +26,10 @@ export class Net extends Emitter {
     this.seq = 0;
     this.syncTimer = null;
     this.joinGen = 0;
+    // Friends together: an invite link (?with=<avatar id>) puts us in the friend's audience
+    // shard of a large room (docs/protocol.md "Large rooms"); used for the first join only.
+    const friend = Number(new URLSearchParams(location.search).get('with'));
+    this.friend = Number.isInteger(friend) && friend > 0 ? friend : null;
   }
 
   get serverOffset() { return this.clock.offset; }
@@ -126,7 +130,9 @@ export class Net extends Emitter {
     this.emit('joining', room);
     let ack;
     try {
-      ack = await this.socket.timeout(10000).emitWithAck('join', { room });
+      const req = this.friend ? { room, with: this.friend } : { room };
+      this.friend = null;
+      ack = await this.socket.timeout(10000).emitWithAck('join', req);
     } catch {
       ack = { ok: false, error: { code: 'unavailable', message: 'The server did not answer the join request.' } };
     }

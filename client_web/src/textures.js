@@ -21,7 +21,7 @@ export function shade(hex, amount) {
   return '#' + c.lerp(target, Math.abs(amount)).getHexString();
 }
 
-function roundRect(ctx, x, y, w, h, r) {
+export function roundRect(ctx, x, y, w, h, r) {
   ctx.beginPath();
   ctx.moveTo(x + r, y);
   ctx.arcTo(x + w, y, x + w, y + h, r);

@@ -1,6 +1,8 @@
 // Binary tick decoding (PROTOCOL.md "Binary tick"). Pure functions: no DOM, no three.js,
 // so they can be unit-tested in node and reused by other JS clients.
 
+import { decodePoses } from './pose.js';
+
 export const RECORD_SIZE = 12; // <I h h h h> little-endian
 export const YAW_SCALE = 32767 / Math.PI;
 
@@ -69,6 +71,7 @@ export function parseTick(msg) {
     enter,
     leave,
     records: decodePositions(m.pos),
+    pose: m.pose == null ? [] : decodePoses(asBytes(m.pose)), // VR heads and hands (pose.js)
     reset: m.reset === true, // the server resends the whole view: forget anyone not entered
   };
 }

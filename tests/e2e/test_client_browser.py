@@ -186,6 +186,17 @@ async def test_keyboard_walks_own_avatar(live_server: Any, client_page: ClientPa
 
         ARTIFACTS.mkdir(exist_ok=True)
         await cp.page.screenshot(path=str(ARTIFACTS / "client_keyboard.png"))
+
+        # "Invite a friend": a link to this room that joins next to us (the friend's shard)
+        assert await cp.page.is_visible("#invite")
+        link = await cp.page.get_attribute("#invite", "data-link")
+        assert link is not None and f"with={me}" in link and "room=showroom" in link
+        friend = await cp.page.context.new_page()
+        await friend.goto(link + "&name=Friend")
+        await friend.wait_for_function("window.vetrina && window.vetrina.state === 'joined'", timeout=20_000)
+        friend_id = await friend.evaluate("window.vetrina.selfId")
+        await asyncio.sleep(0.3)
+        assert friend_id in observer.seen  # in the room, where we are
     finally:
         await observer.close()
     cp.assert_clean()

@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 
 from server.app import CLUSTER, create_app
+from server.auth import mint
 from server.config import Settings
 from tests.conftest import TEST_SECRET, AppServer, StaffClient, Visitor, eventually, free_port
 
@@ -118,9 +119,14 @@ def chats(v: Visitor) -> list[str]:
 
 
 async def test_chat_and_reactions_cross_nodes_history_reaches_late_joiners(
-    redis_server: RedisServer, visitors: list[Visitor]
+    redis_server: RedisServer, visitors: list[Visitor], staff: list[StaffClient]
 ) -> None:
     async with nodes(redis_server.url) as (a, b):
+        host = StaffClient("host", ["concert"])
+        staff.append(host)
+        await host.connect(a.url)
+        show = await host.call("show.start", {"room": "concert", "kind": "concert"})
+        assert show["ok"], show
         assert (await health(a))["redis"] == "up" and (await health(b))["status"] == "ok"
         ada = await visitor(a, visitors, "Ada", "concert")
         bo = await visitor(b, visitors, "Bo", "concert")
@@ -157,7 +163,7 @@ async def test_chat_and_reactions_cross_nodes_history_reaches_late_joiners(
         assert history[-2:] == ["Ciao from node one", "and from node two"]
         assert "only for my neighbours" not in chats(ada)  # proximity chat stays on its node
 
-    # a node that starts later seeds its rooms' history from Redis
+    # a node that starts later seeds its rooms' history and the running show from Redis
     async with nodes(redis_server.url, 1) as (c,):
         dee = Visitor("Dee")
         visitors.append(dee)
@@ -165,6 +171,7 @@ async def test_chat_and_reactions_cross_nodes_history_reaches_late_joiners(
         ack = await dee.join("concert")
         history = [m["text"] for m in ack["chat"]]
         assert history[-2:] == ["Ciao from node one", "and from node two"]
+        assert ack["show"]["kind"] == "concert" and ack["show"]["t0"] == show["t0"]  # the same timeline
 
 
 async def test_a_ban_and_the_qa_board_hold_across_nodes(
@@ -206,6 +213,8 @@ async def test_a_visitor_resumes_on_the_other_node_with_its_avatar_and_room(
         eva = await visitor(a, visitors, "Eva", "showroom", look={"color": "#ff8800"})
         assert eva.welcome is not None
         avatar, session = eva.welcome["id"], eva.welcome["session"]
+        assert (await eva.call("cart.add", {"product": "luna-bag", "variant": "cognac", "qty": 2}))["ok"]
+        await asyncio.sleep(0.3)  # (her cart is kept in Redis within a tick)
         await eva.close()  # her node goes away (or the proxy sends her elsewhere)
 
         back = Visitor("Eva")
@@ -214,6 +223,8 @@ async def test_a_visitor_resumes_on_the_other_node_with_its_avatar_and_room(
         assert welcome["id"] == avatar and welcome["session"] == session and welcome["room"] == "showroom"
         ack = await back.join("showroom")  # the client re-joins after a welcome: idempotent
         assert ack["you"]["id"] == avatar
+        cart = (await back.call("cart.get"))["cart"]  # her node never handed it over: Redis had it
+        assert [(i["product"], i["variant"], i["qty"]) for i in cart["items"]] == [("luna-bag", "cognac", 2)]
         watcher = await visitor(b, visitors, "Watcher")
         seen = await eventually(lambda: [e for t in watcher.ticks for e in t["enter"] if e[0] == avatar], 5)
         assert seen[0][1] == "Eva" and seen[0][2]["color"] == "#ff8800"
@@ -330,10 +341,15 @@ async def test_a_drained_node_hands_over_carts_balances_and_open_bets(
         await host.connect(b.url)
         opened = await host.call("wheel.open", {"room": "studio", "seconds": 30})
         assert opened["ok"], opened
-        eva = await visitor(a, visitors, "Eva", "studio")
+        eva = Visitor("Eva")
+        visitors.append(eva)
+        await eva.connect(a.url)
+        joined = await eva.join("studio")
         assert eva.welcome is not None
         session, avatar = eva.welcome["session"], eva.welcome["id"]
-        await eventually(lambda: any(s.get("round") == opened["round"] for s in eva.events.get("show", [])), 5)
+        # the round reached her node before her join (in its ack) or after (a `show`)
+        await eventually(lambda: any(s.get("round") == opened["round"]
+                                     for s in [joined["show"], *eva.events.get("show", [])]), 5)
         # one credit on every number: whatever the draw, exactly one of them wins
         for i, segment in enumerate(["1", "2", "5", "10", "20", "40"]):
             placed = await eva.call("bet", {"round": opened["round"], "segment": segment, "amount": 1, "id": f"b{i}"})
@@ -355,6 +371,26 @@ async def test_a_drained_node_hands_over_carts_balances_and_open_bets(
         payout = await eventually(lambda: back.events.get("payout"), 15)
         assert payout[0]["round"] == opened["round"] and payout[0]["won"] >= 2  # stake back and winnings
         assert payout[0]["balance"] == 1000 - 6 + payout[0]["won"]
+
+
+async def test_the_analytics_export_adds_up_every_node_including_one_that_went_away(
+    redis_server: RedisServer, visitors: list[Visitor]
+) -> None:
+    async with nodes(redis_server.url) as (a, b):
+        ada = await visitor(a, visitors, "Ada")
+        bo = await visitor(b, visitors, "Bo")
+        for v in (ada, bo):
+            assert (await v.call("product.view", {"product": "luna-bag"}))["ok"]
+        assert (await bo.call("chat", {"text": "nice bag"}))["ok"]
+        await asyncio.sleep(1.3)  # a sample on each node
+        await drain(a)  # node a goes: what it saw stays in the event's numbers
+        token = mint(TEST_SECRET, role="host", rooms=["showroom"], ttl_s=60)
+        async with aiohttp.ClientSession() as http, http.get(
+            b.url + "/api/rooms/showroom/analytics", headers={"Authorization": f"Bearer {token}"}
+        ) as r:
+            report = await r.json()
+        assert report["visitors"] == 2 and report["funnel"]["products"]["luna-bag"]["viewed"] == 2
+        assert sum(m["chat"] for m in report["per_minute"]) >= 1
 
 
 def _balance(node: AppServer, avatar: int) -> int | None:

@@ -58,6 +58,16 @@ async def test_a_large_room_fills_shards_in_turn_and_each_sees_only_its_own_crow
     assert concert["occupancy"] == 7 and concert["shards"] == 3
     # joining again keeps a visitor where it is
     assert (await fans[4].call("join", {"room": "concert"}))["ok"] and shard_of(server, fans[4]) == "concert~2"
+    # friends together: joining with a friend's avatar id lands in the friend's shard (it has
+    # room), not in the fullest one
+    friend = Visitor("Friend")
+    visitors.append(friend)
+    await friend.connect(server.url)
+    assert (await friend.call("join", {"room": "concert", "with": ids[6]}))["ok"]
+    assert shard_of(server, friend) == "concert~3"
+    await eventually(lambda: ids[6] in {e[0] for t in friend.ticks for e in t["enter"]})
+    bad = await friend.call("join", {"room": "concert", "with": "Ada"})
+    assert bad["error"]["code"] == "bad_request"
 
 
 async def test_shards_are_one_event_chat_reactions_stage_drops_and_moderation(

@@ -63,3 +63,28 @@ def test_triggers_fire_once_per_cooldown_and_dwell_once_per_stay() -> None:
     assert at(91_000, False, False) == [] and at(92_000, False, True) == [] and at(95_000, False, True) == ["stay"]
     assert [r.id for _, r in trig.on_view(1, "a", 100_000)] == ["seen"]
     assert trig.on_view(1, "a", 110_000) == []
+
+
+def test_tallies_of_two_shards_add_up_to_one_report() -> None:
+    import msgpack
+
+    from world.analytics import add_tallies
+
+    a, b = Analytics("r", SCENE, CATALOG, cell_m=5.0), Analytics("r", SCENE, CATALOG, cell_m=5.0)
+    for t in range(0, 11_000, 1000):
+        a.sample(1_000_000 + t, np.array([1, 2]), np.array([[0.0, 0, 9], [5.0, 0, 5]]))
+        b.sample(1_000_400 + t, np.array([7]), np.array([[0.0, 0, 9]]))
+    a.mark("viewed", 1, "a")
+    b.mark("viewed", 7, "a")
+    b.mark("viewed", 1, "a")  # a visitor who moved between shards counts once
+    a.count("chat", 1_000_000, 2)
+    b.count("chat", 1_000_000, 5)
+    # tallies travel through Redis as msgpack
+    tallies = [msgpack.unpackb(msgpack.packb(x.tally())) for x in (a, b)]
+    whole = Analytics("r", SCENE, CATALOG, cell_m=5.0).absorb(add_tallies(tallies)).report(1_020_000)
+    assert whole["visitors"] == 3 and whole["peak"] == 3  # 2 + 1 at the same time
+    assert [s["visitors"] for s in whole["attendance"]] == [3, 3]
+    assert {z["zone"]: z["seconds"] for z in whole["zones"]} == {"door": 20.0, "booth": 10.0}
+    assert int(np.array(whole["heatmap"]["seconds"]).sum()) == 30
+    assert whole["funnel"]["products"]["a"]["viewed"] == 2
+    assert whole["per_minute"] == [{"minute": 960_000, "chat": 7, "reactions": 0}]

@@ -213,3 +213,43 @@ def test_a_ban_on_one_node_holds_on_every_node_and_the_qa_board_is_one() -> None
     answered = a.step(2000, [StaffAct(9, HOST, "qa.answer", {"id": qid, "text": "Yes, fully."})])
     b.step(2100, mirrored(answered, "staff"))
     assert b.social.qa.top()[0]["answer"] == "Yes, fully."
+
+
+def test_the_leaderboard_is_the_top_of_every_shard_and_a_visitors_state_is_carried() -> None:
+    from world.shows.wheel_show import PlaceBet, WheelAct
+
+    a, b = demo_shards("studio")
+    a.step(1000, [Join(1, 1, "Ada", {}, "s1")])
+    b.step(1000, [Join(1, 7, "Cy", {}, "s3")])
+    out = a.step(2000, [WheelAct(1, HOST, "wheel.open", {"seconds": 5, "seed": b"\x07" * 32})])
+    opened = out.replies[1]
+    b.step(2050, mirrored(out, "stage"))
+    every = ["1", "2", "5", "10", "20", "40"]
+    out_a = a.step(2100, [PlaceBet(2 + i, 1, opened["round"], s, 10, f"a{i}") for i, s in enumerate(every)])
+    carried = [p for k, p in out_a.shared if k == "carry"]
+    assert carried == [{"avatar": 1, "carts": [[1, [], []]], "wheel": {"balances": [[1, 940, "Ada"]], "round": opened["round"],
+                        "bets": [[1, f"a{i}", s, 10] for i, s in enumerate(every)]}}]
+    assert b.step(2150, [PlaceBet(2, 7, opened["round"], "1", 100, "c")]).replies[2]["ok"]
+
+    def settle(room: Room) -> Any:
+        now = opened["ends_at"]
+        for _ in range(400):
+            now += 100
+            out = room.step(now, [])
+            if events(out, "payout"):
+                return out
+        raise AssertionError("no payout")
+
+    out_a, out_b = settle(a), settle(b)
+    (board_a,) = mirrored(out_a, "board")
+    assert [e["id"] for e in board_a.payload["top"]] == [1] and board_a.payload["from"] == "n1"
+    assert [k for k, _ in out_a.shared].count("carry") == 1  # Ada's payout is carried too
+    out_b = b.step(out_b.t + 100, [board_a] + mirrored(out_b, "board"))
+    top = events(out_b, "leaderboard")[-1].payload["top"]
+    assert {e["id"] for e in top} == {1, 7}  # Ada from the other shard, Cy from this one
+    assert top == sorted(top, key=lambda e: -e["balance"])
+
+    # Ada resumes on the other shard: her carried state comes with her
+    carry = [p for k, p in out_a.shared if k == "carry"][0]
+    joined = b.step(out_b.t + 200, [Mirror("handover", carry), Join(9, 1, "Ada", {}, "s1")]).replies[9]
+    assert joined["balance"] == carry["wheel"]["balances"][0][1] > 940

@@ -37,13 +37,16 @@ class Players(Protocol):
 
 
 class WheelShow:
-    def __init__(self, room: str, players: Players) -> None:
+    def __init__(self, room: str, players: Players, *, tag: str = "") -> None:
         self.room = room
         self.players = players
         self.wheel = Wheel()
         self.events: list[Event] = []
         self.staff: list[tuple[str, dict[str, Any]]] = []
         self.shared: list[Shared] = []  # the stage, for this room's shards on other nodes
+        self.carried: set[int] = set()  # avatars whose balance or bets changed this tick
+        self._tag = tag  # this shard's tag: its leaderboard's name among the shards
+        self._boards: dict[str, list[dict[str, Any]]] = {}  # the other shards' leaderboards
         self._changed = False
 
     def join_extras(self, avatar: int, now: int) -> dict[str, Any]:
@@ -58,6 +61,7 @@ class WheelShow:
                 return item.ref, error(ErrorCode.NOT_JOINED, f"you are not in room {self.room!r}")
             balance = self.wheel.bet(item.avatar, name, item.round, item.segment, item.amount, item.bet_id, now)
             self._changed = True
+            self.carried.add(item.avatar)
             return item.ref, ok(balance=balance)
         except WheelError as exc:
             return item.ref, error(ErrorCode(exc.code), exc.message)
@@ -78,12 +82,14 @@ class WheelShow:
                                       "action": act.action, "room": self.room, "id": r.id}))
         return reply
 
-    def export(self) -> dict[str, Any]:
-        """Balances and the open round's bets, for a node that hands its visitors over (drain)."""
+    def export(self, avatars: set[int] | None = None) -> dict[str, Any]:
+        """Balances and the open round's bets (of every avatar, or of ``avatars``), for a node
+        that hands its visitors over (drain) or keeps them for another node (``carry``)."""
         w = self.wheel
         r = w.round
-        bets = [[b.avatar, b.id, b.segment, b.amount] for b in r.bets.values()] if r is not None and not r.settled else []
-        return {"balances": [[a, n, w.names.get(a, "")] for a, n in w.balances.items()],
+        bets = [[b.avatar, b.id, b.segment, b.amount] for b in r.bets.values()
+                if avatars is None or b.avatar in avatars] if r is not None and not r.settled else []
+        return {"balances": [[a, n, w.names.get(a, "")] for a, n in w.balances.items() if avatars is None or a in avatars],
                 "round": r.id if r is not None else None, "bets": bets}
 
     def adopt(self, state: dict[str, Any]) -> None:
@@ -99,6 +105,30 @@ class WheelShow:
             for avatar, bet_id, segment, amount in state["bets"]:
                 r.bets.setdefault((int(avatar), str(bet_id)), Bet(str(bet_id), int(avatar), str(segment), int(amount)))
             self._changed = True
+
+    def mirror_board(self, m: Mirror) -> None:
+        """Another shard's leaderboard: ours is the top of all of them."""
+        top = m.payload["top"]
+        self._boards[str(m.payload["from"])] = [
+            {"id": int(e["id"]), "name": str(e["name"]), "balance": int(e["balance"])} for e in top[:10]
+        ]
+        if not m.history:
+            self._announce_board()
+
+    def leaderboard(self, top: int = 10) -> list[dict[str, Any]]:
+        """The event's leaderboard: this shard's players and the other shards' tops (a player
+        who moved between shards counts once, as this shard knows it if it does)."""
+        best = {e["id"]: e for e in self.wheel.leaderboard(top)}
+        for board in self._boards.values():
+            for e in board:
+                if e["id"] not in best and e["id"] not in self.wheel.names:
+                    best[e["id"]] = e
+        return sorted(best.values(), key=lambda e: (-e["balance"], e["id"]))[:top]
+
+    def _announce_board(self) -> None:
+        board = {"top": self.leaderboard()}
+        self.events.append(Event(None, "leaderboard", board))
+        self.staff.append(("leaderboard", {"room": self.room, **board}))
 
     def mirror(self, m: Mirror) -> None:
         """A round opened or spun on another node: the same round (id, seed, times) here, so
@@ -123,7 +153,7 @@ class WheelShow:
         r = self.wheel.round
         for avatar, won, balance in payouts:
             self.events.append(Event((avatar,), "payout", {"round": r.id if r else "", "won": won, "balance": balance}))
+            self.carried.add(avatar)
         if payouts:
-            board = {"top": self.wheel.leaderboard()}
-            self.events.append(Event(None, "leaderboard", board))
-            self.staff.append(("leaderboard", {"room": self.room, **board}))
+            self.shared.append(("board", {"from": self._tag, "top": self.wheel.leaderboard()}))
+            self._announce_board()
