@@ -43,13 +43,15 @@ lint: setup
 	$(BIN)/mypy
 
 # Two workers: the suite mostly waits on sockets, servers and the browser (~0.4 of a core
-# busy on average), so two at once take ~6.5 min instead of ~9 on two cores.
+# busy on average), so two at once take minutes less on two cores. The benchmark smokes
+# measure latency and throughput: they run alone afterwards, not beside another worker.
 test: setup system-deps
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 -m "not serial"
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m serial
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 -m "not browser"
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 -m "not browser and not serial"
 
 bench-grid: setup
 	$(BIN)/python loadtests/bench_grid.py

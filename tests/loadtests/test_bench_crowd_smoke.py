@@ -13,6 +13,7 @@ from tests.conftest import ROOT
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_crowd_benchmark_holds_a_small_crowd_and_measures_what_chat_and_reactions_cost(tmp_path: Path) -> None:
     """A small crowd (60 visitors) measured without, then with chat (10 msgs/s
     room-wide) and reactions (1 per visitor per second): the windows without must hold the

@@ -26,7 +26,7 @@ import pytest
 
 from tests.conftest import ROOT, LiveServer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 RUN_S = 30
 
