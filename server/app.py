@@ -279,9 +279,12 @@ def _routes(app: web.Application, client: Path) -> None:
         rooms = request.app[ROOMS]
         cluster = request.app[CLUSTER]
         redis = "off" if cluster is None else "up" if cluster.up else "down"
+        # starting: a room's worker has not ticked yet, so a join would wait on it (a proxy or
+        # a test should not send visitors here yet); degraded: this node still serves its
+        # visitors, cross-node features are paused
+        starting = not all(r.ready for r in rooms.values())
         body: dict[str, object] = {
-            # degraded: this node still serves its visitors, cross-node features are paused
-            "status": "degraded" if redis == "down" else "ok",
+            "status": "starting" if starting else "degraded" if redis == "down" else "ok",
             "redis": redis,
             "rooms": len(rooms),
             "avatars": sum(s.occupancy for s in request.app[GATEWAY].shards.values()),
@@ -289,7 +292,7 @@ def _routes(app: web.Application, client: Path) -> None:
         if cluster is not None:
             body["node"] = cluster.node
             body["owns"] = sorted(cluster.owned)  # rooms whose stage this node drives
-        return web.json_response(body)
+        return web.json_response(body, status=503 if starting else 200)
 
     async def metrics(request: web.Request) -> web.Response:
         body = request.app[METRICS].render()

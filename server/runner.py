@@ -78,6 +78,7 @@ class RoomRunner:
         shard: int = 0,
     ) -> None:
         self.config = config
+        self.ready = False  # the room has ticked once (a spawned worker takes a while to start)
         self.engine = engine
         self.room = config.id
         # a big room's extra audience shards (server/shards.py) are "<room>~2", "<room>~3" ...
@@ -185,6 +186,7 @@ class RoomRunner:
                 log.exception("room %s: tick failed", self.id)
                 continue
             sent_s = await self._deliver(result)
+            self.ready = True  # its engine answers: joins will too
             compute_s, more = result.compute_s, result.more
             while more:  # a big room's tick arrives in parts: send each as it comes
                 try:

@@ -1,4 +1,4 @@
-// VR head-and-hands poses (/work/pose_spec.md, docs/protocol.md "Pose"): the tick's `pose`
+// VR head-and-hands poses (docs/protocol.md "Pose extension (VR)"): the tick's `pose`
 // field decoder, its encoder (tests, tools) and the `pose` message a VR client sends.
 // Pure functions: no DOM, no three.js.
 

@@ -1,5 +1,6 @@
 // Builds the three.js scene for a RoomInfo: floor, walls, stands, stage, props, zones, signs, lights.
 import * as THREE from 'three';
+import { mergeGeometries } from 'three/addons/utils/BufferGeometryUtils.js';
 import { aoTexture, hexOr, luminance, shade, textTexture, tileTexture } from './textures.js';
 import { makeMannequin } from './avatars.js';
 import { surface, quality } from './quality.js';
@@ -126,6 +127,7 @@ export function buildRoom(room) {
     mesh.castShadow = true;
     mesh.receiveShadow = true;
     mesh.name = `collider:${c.id}`;
+    if (kind === 'wall') mesh.userData.mergeable = true; // plain walls may share a draw call (still pickable)
     group.add(mesh);
     pickables.push(mesh);
     group.add(contactShadow(b, kind === 'wall' ? 0.35 : 0.6));
@@ -149,6 +151,8 @@ export function buildRoom(room) {
   }
 
   decorateWalls(group, room, scene, dark);
+  // Static dressing that looks alike is drawn in one call (every tier: same materials, same look).
+  mergeStatic(group, pickables);
 
   // --- lights: sky/ground fill + one shadow-casting sun that follows the player (see update)
   const hemi = new THREE.HemisphereLight(dark ? '#6a5a9a' : '#fffaf2', dark ? '#221a2a' : shade(floorHex, -0.3), dark ? 0.9 : 1.25);
@@ -187,6 +191,68 @@ export function buildRoom(room) {
       sun.shadow.map?.dispose?.();
     },
   };
+}
+
+// Merge the room's static, non-interactive meshes that look the same (same material settings,
+// same shadow flags and render order) into one mesh each, their transforms baked into the
+// vertices: a showroom is ~250 meshes but only a few dozen distinct looks, and every mesh is a
+// draw call. Kept as they are: the pickables (floor, stands, stage, props: raycast by tap-to-walk
+// and VR teleport), anything named (the wheel, which wheel.js replaces by name), anything
+// animated (`userData.keep`: the LED screen), anything hidden and everything that is not a
+// plain mesh (sprites, lights, lines).
+// Plain walls (`userData.mergeable`) merge among themselves and the merged mesh takes their
+// place in `pickables`: a ray hits the same surface at the same point.
+// Transparent floor decals merge too: they share the colour and opacity of their group, so the
+// blending order within a group does not change the picture.
+function mergeStatic(group, pickables) {
+  const picked = new Set(pickables);
+  group.updateMatrixWorld(true);
+  const toGroup = new THREE.Matrix4().copy(group.matrixWorld).invert();
+  const buckets = new Map();
+  const hex = (c) => (c ? c.getHexString() : '');
+  group.traverse((o) => {
+    const pick = picked.has(o);
+    if (!o.isMesh || o.isInstancedMesh || o.isSkinnedMesh || o.userData.keep || !o.visible) return;
+    if ((pick || o.name) && !o.userData.mergeable) return;
+    for (let p = o.parent; p && p !== group; p = p.parent) if (picked.has(p) || p.name || !p.visible) return;
+    const m = o.material, g = o.geometry;
+    // (geometry groups only matter with an array of materials: one material draws them all)
+    if (!m || Array.isArray(m) || Object.keys(g.morphAttributes).length) return;
+    const attrs = Object.entries(g.attributes).map(([k, a]) => `${k}:${a.itemSize}:${a.normalized}:${a.array.constructor.name}`).sort().join(',');
+    const key = [m.type, hex(m.color), hex(m.emissive), m.emissiveIntensity, m.roughness, m.metalness, m.map?.uuid, m.opacity, m.transparent,
+      m.depthWrite, m.depthTest, m.side, m.fog, m.toneMapped, m.vertexColors, m.blending, o.castShadow, o.receiveShadow, o.renderOrder,
+      o.frustumCulled, !!g.index, attrs, pick].join('|');
+    if (!buckets.has(key)) buckets.set(key, []);
+    buckets.get(key).push(o);
+  });
+  const m4 = new THREE.Matrix4();
+  for (const meshes of buckets.values()) {
+    if (meshes.length < 2) continue;
+    const geos = meshes.map((o) => {
+      const g = o.geometry.clone().applyMatrix4(m4.multiplyMatrices(toGroup, o.matrixWorld));
+      g.clearGroups();
+      return g;
+    });
+    const merged = mergeGeometries(geos, false);
+    geos.forEach((g2) => g2.dispose());
+    if (!merged) continue;
+    const first = meshes[0];
+    const mesh = new THREE.Mesh(merged, first.material);
+    mesh.castShadow = first.castShadow;
+    mesh.receiveShadow = first.receiveShadow;
+    mesh.renderOrder = first.renderOrder;
+    mesh.userData.merged = meshes.length;
+    // The originals were never drawn (nothing on the GPU to free); mannequins share their
+    // geometries and some materials with the avatars, so nothing is disposed here.
+    for (const o of meshes) o.removeFromParent();
+    if (picked.has(first)) {
+      mesh.name = 'colliders:walls';
+      pickables.splice(0, pickables.length, ...pickables.filter((o) => !meshes.includes(o)), mesh);
+    }
+    group.add(mesh);
+  }
+  // Mannequin roots left empty.
+  for (const c of [...group.children]) if (c.isGroup && !c.children.length && !c.name) c.removeFromParent();
 }
 
 // Soft darkening on the floor around a box: grounds it even without shadow maps.
@@ -272,6 +338,7 @@ function decorateStage(group, c, b, col, dark, animated, room) {
     const screen = new THREE.Mesh(new THREE.PlaneGeometry(b.w * 0.8, Math.min(6, b.w * 0.15)), new THREE.MeshBasicMaterial({ map: ledTexture(), toneMapped: false, fog: false }));
     screen.position.set(b.cx, b.y1 + 1 + screen.geometry.parameters.height / 2, back + (back === b.z0 ? 0.5 : -0.5));
     if (back !== b.z0) screen.rotation.y = Math.PI;
+    screen.userData.keep = true; // animated: never merged (mergeStatic)
     group.add(screen);
     animated.push((t) => { screen.material.map.offset.x = (t * 0.00003) % 1; });
   }

@@ -2,7 +2,7 @@
 // head-tracked camera rig at the avatar, controller models built in code (no CDN for the
 // webxr-input-profiles), teleport with the right controller's ray, smooth locomotion on the
 // left stick and snap turn on the right, the wrist menu, and the `pose` messages (head and
-// hands, /work/pose_spec.md) at up to 20 Hz while presenting.
+// hands, docs/protocol.md "Pose extension (VR)") at up to 20 Hz while presenting.
 //
 // The server stays authoritative: the avatar moves only through main.js's legal `move` path
 // (collision sliding, speed limits); the rig (the tracking space in the room) moves with it.

@@ -5,7 +5,7 @@ drives frames from the page's requestAnimationFrame, with a head and two control
 moves (grip and target-ray poses, thumbstick axes, `select` events). three.js's WebXRManager runs
 for real on it and renders into the page's canvas (the fake XRWebGLLayer's framebuffer is the
 default one), so the VR view can be screenshotted. What the VR visitor sends is checked where it
-matters: a Python visitor decodes the head and hands records in its ticks (/work/pose_spec.md).
+matters: a Python visitor decodes the head and hands records in its ticks (docs/protocol.md "Pose extension (VR)").
 """
 
 from __future__ import annotations

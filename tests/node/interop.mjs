@@ -36,6 +36,7 @@ const seen = [];
 a.socket.on("tick", (t) => { for (const r of records(t.pos)) if (r.id === wb.id) seen.push(r); });
 const ja = await a.socket.emitWithAck("join", { room: "showroom" });
 const jb = await b.socket.emitWithAck("join", { room: "showroom" });
+if (!ja.ok || !jb.ok) throw new Error(`join refused: ${JSON.stringify([ja, jb])}`);
 result.join = { ok: ja.ok && jb.ok, kind: ja.room.kind, hasScene: !!ja.room.scene };
 
 const [x, y, z] = jb.you.p;

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from server.app import CLUSTER, create_app
+from server.app import CLUSTER, ROOMS, create_app
 from server.auth import mint
 from server.config import Settings
 from tests.conftest import TEST_SECRET, AppServer, StaffClient, Visitor, eventually, free_port
@@ -80,6 +80,8 @@ async def nodes(redis_url: str, n: int = 2) -> AsyncIterator[list[AppServer]]:
             runners.append(runner)
             made.append(AppServer(f"http://127.0.0.1:{runner.addresses[0][1]}", app))
             _RUNNERS[made[-1].url] = runner
+        for node in made:  # as a proxy would: wait until /healthz stops saying `starting`
+            await eventually(lambda node=node: all(r.ready for r in node.app[ROOMS].values()), 10)
         yield made
     finally:
         for node, runner in zip(made, runners):
@@ -394,7 +396,6 @@ async def test_the_analytics_export_adds_up_every_node_including_one_that_went_a
 
 
 def _balance(node: AppServer, avatar: int) -> int | None:
-    from server.app import ROOMS
 
     engine = node.app[ROOMS]["studio"].engine
     room = getattr(engine, "room", None)  # the inline engine (tests run rooms in-process)

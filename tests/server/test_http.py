@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import aiohttp
 
-from tests.conftest import AppServer, Visitor
+from server.config import Settings
+from tests.conftest import AppServer, Visitor, eventually
 
 
 async def get(server: AppServer, path: str) -> tuple[int, str, str]:
@@ -24,6 +25,21 @@ async def test_healthz_and_rooms(server: AppServer, visitors: list[Visitor]) -> 
     by_id = {r["id"]: r for r in rooms}
     assert {"showroom", "concert"} <= by_id.keys() and {r["kind"] for r in rooms} >= {"showroom", "concert", "wheel"}
     assert by_id["concert"]["occupancy"] == 1 and "scene" not in by_id["concert"]
+
+
+async def test_healthz_says_starting_until_every_room_has_ticked(settings: Settings) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from server.app import ROOMS, create_app
+
+    app = create_app(settings.model_copy(update={"tick_hz": 1.0}))  # the first tick after 1 s
+    async with TestClient(TestServer(app)) as http:
+        runners = list(app[ROOMS].values())
+        async with http.get("/healthz") as r:  # as while a room's spawned worker is starting
+            assert r.status == 503 and (await r.json())["status"] == "starting"
+        await eventually(lambda: all(x.ready for x in runners), 5)  # its first tick
+        async with http.get("/healthz") as r:
+            assert r.status == 200 and (await r.json())["status"] == "ok"
 
 
 async def test_metrics_are_prometheus_text(server: AppServer, visitors: list[Visitor]) -> None:
