@@ -44,7 +44,7 @@ lint: setup
 
 # Two workers: the suite mostly waits on sockets, servers and the browser (~0.4 of a core
 # busy on average), so two at once take minutes less on two cores. The benchmark smokes
-# measure latency and throughput: they run alone afterwards, not beside another worker.
+# (the crowd benchmark's p99 budget) run alone afterwards, not beside another worker.
 test: setup system-deps
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 -m "not serial"
