@@ -358,31 +358,25 @@ class Cluster:
             self._set_up(False)
 
     async def load_session(self, token: str) -> dict[str, Any] | None:
+        return await self._load_map(f"vetrina:session:{token}")
+
+    async def _load_map(self, key: str) -> dict[str, Any] | None:
+        """A msgpack map kept for a visitor, best effort: None when absent or Redis is down."""
         if not self.up:
             return None
         try:
-            raw = await self.redis.get(f"vetrina:session:{token}")
+            raw = await self.redis.get(key)
         except DOWN:
             self._set_up(False)
             return None
-        if raw is None:
-            return None
-        body = msgpack.unpackb(raw)
+        body = msgpack.unpackb(raw) if raw is not None else None
         return body if isinstance(body, dict) else None
 
     # ---- what follows a visitor, and what adds up across nodes ---------------------------
 
     async def load_carry(self, avatar: int) -> dict[str, Any] | None:
         """The visitor's last carried state (a ``handover`` payload for one avatar), if any."""
-        if not self.up:
-            return None
-        try:
-            raw = await self.redis.get(f"vetrina:carry:{avatar}")
-        except DOWN:
-            self._set_up(False)
-            return None
-        body = msgpack.unpackb(raw) if raw is not None else None
-        return body if isinstance(body, dict) else None
+        return await self._load_map(f"vetrina:carry:{avatar}")
 
     async def save_tally(self, room: str, tally: dict[str, Any]) -> None:
         """This node's analytics tally of ``room`` (every shard here, added up)."""

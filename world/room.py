@@ -355,11 +355,23 @@ class Room:
             avatars |= wheel.carried
             wheel.carried = set()
         self.commerce.carried = set()
+        if not avatars:
+            return []
+        # one export for all of them, split per visitor: a payout carries every bettor at once
+        carts = {row[0]: row for row in self.commerce.export(avatars)}
+        state = wheel.export(avatars) if wheel is not None else None
+        balances: dict[int, list[Any]] = {}
+        bets: dict[int, list[Any]] = {}
+        if state is not None:
+            for row in state["balances"]:
+                balances.setdefault(row[0], []).append(row)
+            for row in state["bets"]:
+                bets.setdefault(row[0], []).append(row)
         items: list[Shared] = []
         for a in sorted(avatars):
-            carry: dict[str, Any] = {"avatar": a, "carts": self.commerce.export({a})}
-            if wheel is not None:
-                carry["wheel"] = wheel.export({a})
+            carry: dict[str, Any] = {"avatar": a, "carts": [carts[a]]}
+            if state is not None:
+                carry["wheel"] = {"balances": balances.get(a, []), "round": state["round"], "bets": bets.get(a, [])}
             items.append(("carry", carry))
         return items
 
