@@ -16,9 +16,12 @@ RUN pip install .
 COPY assets ./assets
 COPY client_web ./client_web
 COPY --from=web /src/client_web/node_modules ./client_web/node_modules
-RUN useradd --create-home --uid 10001 vetrina
+RUN useradd --create-home --uid 10001 vetrina && mkdir /data && chown vetrina /data
 USER vetrina
-ENV VETRINA_ROOMS=/app/assets/rooms VETRINA_CLIENT_DIR=/app/client_web VETRINA_WORDFILTER=/app/assets/wordfilter
+ENV VETRINA_ROOMS=/app/assets/rooms VETRINA_CLIENT_DIR=/app/client_web VETRINA_WORDFILTER=/app/assets/wordfilter \
+    VETRINA_DATA_DIR=/data
+# what must survive a restart (revoked staff tokens): mount a volume here
+VOLUME /data
 EXPOSE 8080
 # /healthz answers 200 while the node serves its visitors, also when Redis is down ("degraded").
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \

@@ -5,26 +5,30 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 from pathlib import Path
 
 import socketio
 from aiohttp import web
+from pydantic import ValidationError
 
 from server import autopilot, fastio
 from server.cluster import Cluster, ClusterUnavailable
 from server.config import Settings
-from server.auth import DEFAULT_SECRET, AuthError, verify
+from server.auth import DEFAULT_SECRET, MAX_TOKEN_TTL_S, AuthError, StaffClaims, verify
 from server.gateway import VisitorGateway
 from server.host import STATS_EVERY_S, HostGateway
 from server.metrics import Metrics
 from server.packets import VetrinaPacket
+from server.revocations import Revocations
 from server.engines import InlineEngine, ProcessEngine, RoomEngine
 from server.runner import RoomRunner, now_ms
 from server.shards import AudienceShards
 from world.analytics import Analytics, add_tallies, to_csv
 from world.mirror import Mirror
+from world.protocol import RevokeRequest
 from world.room import AnalyticsAsk, Handover
 from world.scene import RoomConfig, load_rooms
 from world.visitors import Visitors
@@ -59,7 +63,9 @@ def create_app(settings: Settings) -> web.Application:
     configs = load_rooms(settings.rooms)
     cluster: Cluster | None = None
     if settings.redis_url:
-        cluster = Cluster(settings.redis_url, settings.node_id, metrics, session_ttl_s=settings.resume_grace_s + 60)
+        # every node of a cluster shares the secret: it also seals the wheel's seeds in Redis
+        ttl = settings.session_ttl_s or settings.resume_grace_s + 60
+        cluster = Cluster(settings.redis_url, settings.node_id, metrics, secret=settings.secret, session_ttl_s=ttl)
         # ids this node's rooms mint (chat messages, drops) carry a tag unique among the nodes
         tag = secrets.token_hex(3)
         configs = [cfg.model_copy(update={"shard": tag}) for cfg in configs]
@@ -85,16 +91,17 @@ def create_app(settings: Settings) -> web.Application:
         chat_rate=settings.chat_rate, chat_burst=settings.chat_burst,
         react_rate=settings.react_rate, react_burst=settings.react_burst, words=words, cluster=cluster,
     )
-    host = HostGateway(sio, rooms, metrics, secret=settings.secret, words=words, shards=gateway.shards)
+    revocations = Revocations(settings.data_dir, redis_url=settings.redis_url)
+    host = HostGateway(sio, rooms, metrics, secret=settings.secret, words=words, shards=gateway.shards,
+                       revocations=revocations)
     engines: list[RoomEngine] = []
     running: list[asyncio.Task[None]] = []  # extra shards' tick loops, started when needed
 
     def share(runner: RoomRunner, items: list[tuple[str, dict[str, Any]]]) -> None:
         room = runner.room
-        # a visitor's carried state is for whichever node it resumes on, not for the siblings
-        siblings = [item for item in items if item[0] != "carry"]
-        if siblings:
-            gateway.shards[room].share(runner.id, siblings)  # to the sibling shards on this node
+        # to the sibling shards on this node, and kept (carry included) to restore a shard
+        # whose worker dies
+        gateway.shards[room].share(runner.id, items)
         if cluster is not None:
             cluster.share(room, items)  # and to the other nodes
 
@@ -116,6 +123,7 @@ def create_app(settings: Settings) -> web.Application:
         return RoomRunner(
             cfg, engine, send=gateway.send_to_avatar, send_now=gateway.send_now, metrics=metrics,
             staff=staff, removed=gateway.removed, rejoin=gateway.rejoin, share=share,
+            restore=lambda r: gateway.shards[r.room].restore(r),
             inbox_limit=settings.inbox_limit, tick_hz=settings.tick_hz,
             request_timeout_s=settings.request_timeout_s, shard=shard,
         )
@@ -154,7 +162,11 @@ def create_app(settings: Settings) -> web.Application:
             shards.take(item)
             return True
 
-        visitors.start_ids_at(await cluster.start(submit, list(rooms)))
+        async def heal() -> None:  # Redis is back, maybe empty: what only this node still knows
+            await _restore_carry(gateway, cluster)
+
+        visitors.start_ids_at(await cluster.start(submit, list(rooms), held=gateway.held, on_heal=heal))
+        host.drops_paused = lambda: not cluster.up  # a drop must never exist on one node only
         tallies = asyncio.create_task(_write_tallies(gateway, cluster), name="cluster:analytics")
         yield
         tallies.cancel()
@@ -189,9 +201,31 @@ def create_app(settings: Settings) -> web.Application:
     if cluster is not None:
         app.cleanup_ctx.append(cluster_link)
     app.cleanup_ctx.append(room_tasks)
+    app.cleanup_ctx.append(_revocations_life)
     if settings.crowd:
         app.cleanup_ctx.append(_demo_crowd)
     return app
+
+
+async def _revocations_life(app: web.Application) -> AsyncIterator[None]:
+    revocations = app[HOST].revocations
+    revocations.start()
+    yield
+    await revocations.close()
+
+
+def staff_claims(request: web.Request) -> StaffClaims:
+    """The staff token sent as ``Authorization: Bearer``, verified and not revoked."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        raise web.HTTPUnauthorized(text="send a staff token: Authorization: Bearer <token>")
+    try:
+        claims = verify(request.app[SETTINGS].secret, header[7:].strip())
+    except AuthError as exc:
+        raise web.HTTPUnauthorized(text=f"forbidden: {exc}") from None
+    if request.app[HOST].revocations.is_revoked(claims.jti):
+        raise web.HTTPUnauthorized(text="forbidden: token revoked")
+    return claims
 
 
 async def node_tally(shards: AudienceShards) -> dict[str, Any] | None:
@@ -230,6 +264,19 @@ async def _hand_over(gateway: VisitorGateway, cluster: Cluster) -> None:
                 cluster.share(room, [("handover", reply["snapshot"])])
             else:
                 log.warning("room %s: nothing handed over (%s)", runner.id, reply.get("error"))
+
+
+async def _restore_carry(gateway: VisitorGateway, cluster: Cluster) -> None:
+    """After Redis came back (maybe empty): every held visitor's cart, orders, balance and
+    open bets where any node can give them back, and its orders in the drops' order books."""
+    held = {v.id for v in gateway.held()}
+    for room, shards in gateway.shards.items():
+        for runner in shards.runners:
+            reply = await runner.request(lambda ref: Handover(ref))
+            if reply.get("ok"):
+                await cluster.restore_carry(reply["snapshot"], held)
+            else:
+                log.warning("room %s: carried state not restored (%s)", runner.id, reply.get("error"))
 
 
 async def _sweep(gateway: VisitorGateway) -> None:
@@ -312,13 +359,7 @@ def _routes(app: web.Application, client: Path) -> None:
     async def api_analytics(request: web.Request) -> web.Response:
         """The room's analytics report for brand staff: Bearer token covering the room."""
         room = request.match_info["room"]
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            raise web.HTTPUnauthorized(text="send a staff token: Authorization: Bearer <token>")
-        try:
-            claims = verify(request.app[SETTINGS].secret, header[7:].strip())
-        except AuthError as exc:
-            raise web.HTTPUnauthorized(text=f"forbidden: {exc}") from None
+        claims = staff_claims(request)
         if not claims.covers(room):
             raise web.HTTPForbidden(text=f"your token does not cover room {room[:64]!r}")
         shards = request.app[GATEWAY].shards.get(room)
@@ -344,6 +385,21 @@ def _routes(app: web.Application, client: Path) -> None:
             )
         return web.json_response(report)
 
+    async def api_revoke(request: web.Request) -> web.Response:
+        """``POST {"jti"}`` with a host token covering every room: revoke a staff token
+        (what ``vetrina token --revoke`` calls)."""
+        claims = staff_claims(request)
+        if not claims.may("staff.revoke") or claims.rooms is not None:
+            raise web.HTTPForbidden(text="revoking a token takes a host token for every room ('*')")
+        try:
+            req = RevokeRequest.model_validate(await request.json())
+        except (ValueError, ValidationError) as exc:
+            raise web.HTTPBadRequest(text=f"bad_request: send {{\"jti\": \"<token id>\"}} ({str(exc)[:200]})") from None
+        host = request.app[HOST]
+        ended = len(host.sessions_with(req.jti))
+        shared = await host.revocations.revoke(req.jti, int(time.time()) + MAX_TOKEN_TTL_S)
+        return web.json_response({"ok": True, "jti": req.jti, "ended": ended, "cluster": "ok" if shared else "pending"})
+
     async def api_room(request: web.Request) -> web.Response:
         runner = request.app[ROOMS].get(request.match_info["room"])
         if runner is None:
@@ -359,6 +415,7 @@ def _routes(app: web.Application, client: Path) -> None:
     app.router.add_get("/api/rooms", api_rooms)
     app.router.add_get("/api/rooms/{room}", api_room)
     app.router.add_get("/api/rooms/{room}/analytics", api_analytics)
+    app.router.add_post("/api/staff/revoke", api_revoke)
     if (client / "src").is_dir():
         app.router.add_static("/static/", client / "src")
     for prefix, folder in (

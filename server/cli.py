@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from server.auth import DEFAULT_SECRET, ROLES, mint, parse_ttl
+from server.auth import DEFAULT_SECRET, ROLES, mint, parse_ttl, token_id
 from server.config import Settings
 from server.app import InsecureSecret
 from world.scene import RoomFileError
@@ -103,12 +103,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--shard-size", type=int, dest="shard_size",
                    help="split rooms declared large into audience shards of this many avatars (0: never)")
     s.add_argument("--redis", dest="redis_url", help="join other nodes through Redis: redis://host:6379/0")
+    s.add_argument("--data-dir", dest="data_dir", type=Path,
+                   help="where the node keeps what must survive a restart, e.g. revoked staff tokens (default ./data)")
     s.add_argument("--node-id", dest="node_id", help="this node's name in the cluster (default host-pid)")
     s.add_argument("--log-level", dest="log_level", help="debug, info, warning, error")
-    t = sub.add_parser("token", help="mint a staff token for the host console (signed with VETRINA_SECRET)")
-    t.add_argument("--role", required=True, choices=ROLES)
-    t.add_argument("--room", action="append", dest="rooms", required=True,
+    t = sub.add_parser("token", help="mint a staff token for the host console (signed with VETRINA_SECRET), or revoke one")
+    t.add_argument("--role", choices=ROLES)
+    t.add_argument("--room", action="append", dest="rooms",
                    help="a room id the token covers (repeat for more), or '*' for every room")
+    t.add_argument("--revoke", metavar="JTI",
+                   help="revoke the token with this id (printed when it was minted): its sessions end on every node")
+    t.add_argument("--server", default="http://127.0.0.1:8080", help="with --revoke: a node of the event to tell")
     t.add_argument("--ttl", default="8h", help="how long the token is valid: 8h, 30m, 2d, or seconds")
     t.add_argument("--name", default="Staff", help="the staff member's display name")
     t.add_argument("--demo", action="store_true", help="sign with the demo secret (for `vetrina serve --demo`)")
@@ -126,12 +131,45 @@ def _token(args: argparse.Namespace) -> None:
     settings = Settings()
     if settings.secret == DEFAULT_SECRET and not args.demo:
         sys.exit("vetrina: set VETRINA_SECRET to the server's secret (or pass --demo for a demo server)")
+    if args.revoke:
+        _revoke(settings.secret, args.revoke, args.server)
+        return
+    if not args.role or not args.rooms:
+        sys.exit("vetrina: token needs --role and --room (or --revoke JTI)")
     rooms: list[str] | str = "*" if "*" in args.rooms else args.rooms
     try:
         ttl = parse_ttl(args.ttl)
     except ValueError as exc:
         sys.exit(f"vetrina: {exc}")
-    print(mint(settings.secret, role=args.role, rooms=rooms, ttl_s=ttl, name=args.name))
+    try:
+        token = mint(settings.secret, role=args.role, rooms=rooms, ttl_s=ttl, name=args.name)
+    except ValueError as exc:
+        sys.exit(f"vetrina: {exc}")
+    print(token)
+    print(f"token id: {token_id(token)} (revoke it with: vetrina token --revoke {token_id(token)})", file=sys.stderr)
+
+
+def _revoke(secret: str, jti: str, server: str) -> None:
+    """Ask a running node to revoke ``jti`` (it tells the others), signing the request with a
+    one-minute host token of our own."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    bearer = mint(secret, role="host", rooms="*", ttl_s=60, name="vetrina token --revoke")
+    req = urllib.request.Request(
+        f"{server.rstrip('/')}/api/staff/revoke", data=json.dumps({"jti": jti}).encode(), method="POST",
+        headers={"Authorization": f"Bearer {bearer}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            body = json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        sys.exit(f"vetrina: {server} refused: {exc.code} {exc.read().decode(errors='replace')[:200]}")
+    except OSError as exc:
+        sys.exit(f"vetrina: cannot reach {server} ({exc}); is the server running there?")
+    where = "every node" if body.get("cluster") == "ok" else "this node (the others learn it when Redis is back)"
+    print(f"revoked {jti}: {body.get('ended', 0)} session(s) ended on {server}; refused from now on by {where}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

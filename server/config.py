@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     client_dir: Path = ROOT / "client_web"
     tick_hz: float | None = Field(default=None, gt=0, le=60, description="overrides every room's tick rate")
     resume_grace_s: float = Field(default=30.0, ge=0)
+    session_ttl_s: float | None = Field(
+        default=None, gt=0, le=86400,
+        description="with Redis: how long a visitor's session and carried state outlive its node (default grace + 60)",
+    )
     move_rate: float = Field(default=30.0, gt=0, description="moves per second a client may send before throttling")
     move_burst: float = Field(default=30.0, gt=0)
     inbox_limit: int = Field(default=50_000, ge=100, description="queued inputs per room before moves are dropped")
@@ -56,6 +60,9 @@ class Settings(BaseSettings):
         description="audience shard size for rooms declared large (0: never split; default: as the room file says)",
     )
     redis_url: str | None = Field(default=None, description="join other nodes through Redis (VETRINA_REDIS_URL)")
+    data_dir: Path = Field(
+        default=Path("data"), description="where this node keeps what must survive a restart (created on first write)",
+    )
     node_id: str = Field(
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}"[:32].replace(" ", "-"),
         max_length=32, pattern=r"^[A-Za-z0-9_.-]+$", description="this node's name in the cluster",

@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Iterator
 from typing import Any, NamedTuple, Protocol
 
 from server.packets import TickEncoder, event_packet
+from world.protocol import ErrorCode, error
 from world.room import Input, Room
 from world.scene import RoomConfig
 
@@ -91,22 +92,56 @@ def parts_for(viewers: int, per_part: int = VIEWERS_PER_PART) -> int:
 
 
 def run_step(room: Room, now: int, inbox: list[Input], parts: int = 1) -> Iterator[StepResult | Part]:
-    """Step the room and encode its packets: a StepResult, then ``parts - 1`` Parts."""
+    """Step the room and encode its packets: a StepResult, then ``parts - 1`` Parts.
+
+    Never raises: a tick that fails (a bug, or input that slipped past validation) is logged
+    and costs that tick only — its requests are answered ``unavailable`` (nobody waits for
+    the timeout) and the room keeps its state."""
     started = time.perf_counter()
-    out = room.apply(now, inbox)
-    encode = TickEncoder(out.t, out.n).encode
+    try:
+        out = room.apply(now, inbox)
+    except Exception:
+        log.exception("room %s: tick at %d failed; its requests are answered unavailable", room.config.id, now)
+        yield StepResult(unanswered(inbox), [], [], room.occupancy, time.perf_counter() - started)
+        return
     everyone: list[int] = room.viewer_ids() if any(e.to is None for e in out.events) else []
-    # each event encoded once, however many receive it
+    # each event encoded once, however many receive it (event_packet never raises)
     events = [(e.name, event_packet(e.name, e.payload), everyone if e.to is None else list(e.to)) for e in out.events]
-    views = room.tick_parts(parts)
-    first = [(v.viewer, encode(v.enter, v.leave, v.pos, v.reset, v.pose)) for v in next(views)]
+    packets = _tick_packets(room, out.t, out.n, parts)
     yield StepResult(
-        out.replies, out.corrections, first, room.occupancy, time.perf_counter() - started,
+        out.replies, out.corrections, next(packets), room.occupancy, time.perf_counter() - started,
         events, out.staff, out.removed, out.stats, parts > 1, out.shared,
     )
-    for i, part in enumerate(views, 2):
-        packets = [(v.viewer, encode(v.enter, v.leave, v.pos, v.reset, v.pose)) for v in part]
-        yield Part(packets, i == parts, time.perf_counter() - started)
+    for i in range(2, parts + 1):
+        yield Part(next(packets), i == parts, time.perf_counter() - started)
+
+
+def _tick_packets(room: Room, t: int, n: int, parts: int) -> Iterator[list[tuple[int, bytes]]]:
+    """Each part's encoded tick packets, endlessly: after a failure (logged), empty parts, so
+    the server still gets the ``parts`` it was promised."""
+    encode = TickEncoder(t, n).encode
+    try:
+        for part in room.tick_parts(parts):
+            yield [(v.viewer, encode(v.enter, v.leave, v.pos, v.reset, v.pose)) for v in part]
+    except Exception:
+        log.exception("room %s: tick %d could not be built; its views are skipped", room.config.id, n)
+    while True:
+        yield []
+
+
+def unanswered(inbox: list[Input]) -> dict[int, dict[str, Any]]:
+    """An ``unavailable`` reply for every request in a tick that could not be run."""
+    reply = error(ErrorCode.UNAVAILABLE, "the room could not handle this request: try again")
+    refs = (getattr(item, "ref", None) for item in inbox)
+    return {ref: reply for ref in refs if isinstance(ref, int) and ref > 0}
+
+
+def prepare(room: Room) -> None:
+    """Room.prepare, which must not take the room down either (the next tick recomputes)."""
+    try:
+        room.prepare()
+    except Exception:
+        log.exception("room %s: preparing the next tick failed", room.config.id)
 
 
 def step_whole(room: Room, now: int, inbox: list[Input]) -> StepResult:
@@ -124,7 +159,7 @@ class InlineEngine:
 
     async def step(self, now: int, inbox: list[Input]) -> StepResult:
         result = step_whole(self.room, now, inbox)
-        self.room.prepare()
+        prepare(self.room)
         return result
 
     async def more(self) -> Part:
@@ -151,13 +186,31 @@ def _worker(config: dict[str, Any], seed: int, per_part: int, inputs: Connection
         now, inbox = msg
         # A big room's tick in parts: the server writes one to the sockets while the next
         # is built here, on the other core.
-        for piece in run_step(room, now, inbox, parts_for(room.occupancy, per_part)):
-            results.send(piece)
+        try:
+            for piece in run_step(room, now, inbox, parts_for(room.occupancy, per_part)):
+                _send_piece(results, piece, inbox)
+        except OSError:
+            return  # the server is gone
         # Get the next tick's view ready between ticks — but not during the delivery burst
         # just after this one (the server's socket loop needs the CPU then), and at once if
         # the next inputs are already here.
         inputs.poll(PREPARE_DELAY_S)
-        room.prepare()
+        prepare(room)
+
+
+def _send_piece(results: Connection, piece: StepResult | Part, inbox: list[Input]) -> None:
+    """Pipe a piece of the tick to the server; one that cannot be pickled is replaced by an
+    empty one (its requests answered ``unavailable``), so the server never waits in vain."""
+    try:
+        results.send(piece)
+    except OSError:
+        raise
+    except Exception:
+        log.exception("a tick result could not be sent to the server")
+        if isinstance(piece, Part):
+            results.send(Part([], piece.last, piece.compute_s))
+        else:
+            results.send(StepResult(unanswered(inbox), [], [], piece.occupancy, piece.compute_s, more=piece.more))
 
 
 class RoomWorkerDied(RuntimeError):

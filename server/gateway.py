@@ -27,7 +27,7 @@ from server.metrics import Metrics
 from server.packets import MALFORMED_EVENT
 from server.runner import RoomRunner, now_ms
 from server.shards import AudienceShards
-from world.commerce import CartAdd, CartGet, OfferClaim, OfferSettled, ProductTry, ProductView
+from world.commerce import CartAdd, CartGet, OfferSettled, ProductTry, ProductView
 from world.mirror import Mirror
 from world.protocol import (
     AskRequest,
@@ -115,6 +115,9 @@ class VisitorGateway(Namespace):
         self._eio_sid: dict[int, str] = {}  # avatar id -> engine.io session, for pre-encoded sends
         self._conns: dict[str, Connection] = {}  # by socket.io sid
         self._conns_eio: dict[str, Connection] = {}  # by engine.io sid (the fast path)
+        # every visitor this node holds (connected, or within its resume grace), by session:
+        # the cluster keeps their sessions and carried state alive in Redis meanwhile
+        self._held: dict[str, Visitor] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._moves_in = metrics.messages_in.labels("move")
         self.handlers: dict[str, tuple[type[BaseModel], Handler]] = {
@@ -196,6 +199,7 @@ class VisitorGateway(Namespace):
         if arrival is None:
             arrival = self.visitors.connect(sid, creds.name, creds.look.wire(), creds.resume, now)
         v = arrival.visitor
+        self._held[v.session] = v
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, self.namespace)
         self._eio_sid[v.id] = eio_sid
         conn = Connection(v, eio_sid, TokenBucket(self._move_rate, self._move_burst, time.monotonic()))
@@ -234,6 +238,10 @@ class VisitorGateway(Namespace):
             shards.placed(runner)
         self.metrics.messages_in.labels("resume-cross-node").inc()
         return arrival
+
+    def held(self) -> list[Visitor]:
+        """The visitors this node holds: connected, or disconnected within their grace."""
+        return list(self._held.values())
 
     def _shard_of(self, v: Visitor) -> RoomRunner | None:
         """The shard of its room the visitor is in (None: in no room)."""
@@ -283,6 +291,7 @@ class VisitorGateway(Namespace):
     def sweep(self) -> None:
         """Visitors whose grace period ran out leave their rooms for good."""
         for v in self.visitors.expire(now_ms()):
+            self._held.pop(v.session, None)
             self._chat_buckets.pop(v.id, None)
             self._react_buckets.pop(v.id, None)
             self._shop_buckets.pop(v.id, None)
@@ -480,9 +489,9 @@ class VisitorGateway(Namespace):
     async def offer_claim(self, sid: str, req: ClaimRequest) -> Reply:
         v, runner = self._shop(sid)
         shards = self.shards[runner.room]
-        if self.cluster is None and shards.size is None:  # one simulation: its tick decides
-            return await runner.request(lambda ref: OfferClaim(ref, v.id, req.offer))
-        try:  # several shards or nodes: one atomic decision, then the shard records it
+        # One decision in this process (or Redis, with several nodes), then the shard records
+        # it: the order is decided outside the room worker, so it survives the worker.
+        try:
             ledger = self.cluster if self.cluster is not None else shards.ledger
             decided = await ledger.claim(req.offer, v.id, now_ms())
         except ClusterUnavailable:

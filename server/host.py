@@ -11,28 +11,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import socketio
 from pydantic import BaseModel, ValidationError
 
-from server.auth import AuthError, StaffClaims, verify
+from server.auth import MAX_TOKEN_TTL_S, AuthError, StaffClaims, verify
 from server.handlers import Handler, Namespace, Reply, first_error
 from server.metrics import Metrics
+from server.revocations import Revocations
 from server.runner import RoomRunner, now_ms
 from server.shards import AudienceShards
 from world.assistant import ticket_room
 from world.protocol import (
     AnswerRequest,
     ConcertCueRequest,
+    EmptyRequest,
     ErrorCode,
     HostAuth,
     MessageRequest,
     OfferStartRequest,
     PinRequest,
     ReplyRequest,
+    RevokeRequest,
     RoomRequest,
+    ScopedTargetRequest,
     ShowStartRequest,
     SlowRequest,
     SpotlightRequest,
@@ -46,7 +53,7 @@ from world.protocol import (
 from world.commerce import CommerceAct
 from world.shows.concert_show import ConcertAct
 from world.shows.wheel_show import WheelAct
-from world.social import Staff, StaffAct
+from world.social import Staff, StaffAct, default_scope
 from world.wordfilter import WordFilter
 
 log = logging.getLogger(__name__)
@@ -62,6 +69,8 @@ class StaffSession:
     claims: StaffClaims
     watching: set[str] = field(default_factory=set)  # rooms whose feed it gets
     stats: set[str] = field(default_factory=set)  # rooms whose stats it gets
+    since: int = 0  # server ms it signed in
+    ends: asyncio.Task[None] | None = None  # ends the session when the token expires
 
 
 def feed_room(room: str) -> str:
@@ -74,6 +83,8 @@ def stats_room(room: str) -> str:
 
 class HostGateway(Namespace):
     namespace = "/host"
+    # with Redis (set by the app): True while the cluster cannot guarantee a drop's stock
+    drops_paused: Callable[[], bool] = staticmethod(lambda: False)
 
     def __init__(
         self,
@@ -84,8 +95,11 @@ class HostGateway(Namespace):
         secret: str,
         words: WordFilter | None = None,
         shards: dict[str, AudienceShards] | None = None,
+        revocations: Revocations | None = None,
     ) -> None:
         super().__init__(metrics)
+        self.revocations = revocations or Revocations(Path("data"))
+        self.revocations.on_revoke(self._revoked)
         self.sio = sio
         self.rooms = rooms  # room id -> its primary shard: staff act there, it mirrors to the rest
         self.shards = shards if shards is not None else {}
@@ -101,21 +115,24 @@ class HostGateway(Namespace):
             "chat": (StaffChatRequest, self.say),
             "chat.pin": (PinRequest, self._act("chat.pin")),
             "chat.delete": (MessageRequest, self._act("chat.delete")),
-            "mod.mute": (TargetRequest, self._act("mod.mute")),
-            "mod.shadow": (TargetRequest, self._act("mod.shadow")),
-            "mod.unmute": (TargetRequest, self._act("mod.unmute")),
+            "mod.mute": (ScopedTargetRequest, self._scoped("mod.mute")),
+            "mod.shadow": (ScopedTargetRequest, self._scoped("mod.shadow")),
+            "mod.unmute": (ScopedTargetRequest, self._scoped("mod.unmute")),
             "mod.kick": (TargetRequest, self._act("mod.kick")),
-            "mod.ban": (TargetRequest, self._act("mod.ban")),
-            "mod.unban": (TargetRequest, self._act("mod.unban")),
+            "mod.ban": (ScopedTargetRequest, self._scoped("mod.ban")),
+            "mod.unban": (ScopedTargetRequest, self._scoped("mod.unban")),
             "mod.slow": (SlowRequest, self._act("mod.slow")),
             "qa.answer": (AnswerRequest, self._act("qa.answer")),
+            "qa.delete": (MessageRequest, self._act("qa.delete")),
             "assist.reply": (ReplyRequest, self.assist_reply),
             "spotlight": (SpotlightRequest, self._act("spotlight", CommerceAct)),
-            "offer.start": (OfferStartRequest, self._act("offer.start", CommerceAct)),
+            "offer.start": (OfferStartRequest, self.offer_start),
             "wheel.open": (WheelOpenRequest, self.wheel_open),
             "wheel.spin": (RoomRequest, self._act("wheel.spin", WheelAct)),
             "show.start": (ShowStartRequest, self.show_start),
             "time": (TimeRequest, self.time),
+            "staff.list": (EmptyRequest, self.staff_list),
+            "staff.revoke": (RevokeRequest, self.staff_revoke),
             "concert.cue": (ConcertCueRequest, self._act("concert.cue", ConcertAct)),
         }
         ns = self.namespace
@@ -131,26 +148,61 @@ class HostGateway(Namespace):
         try:
             token = HostAuth.model_validate(auth if isinstance(auth, dict) else {}).token
             claims = verify(self._secret, token)
+            if self.revocations.is_revoked(claims.jti):
+                raise AuthError("token revoked")
         except (ValidationError, AuthError) as exc:
             reason = first_error(exc) if isinstance(exc, ValidationError) else str(exc)
             self._count_rejected("host:connect", ErrorCode.FORBIDDEN)
             raise socketio.exceptions.ConnectionRefusedError(
                 f"forbidden: {reason}", {"code": ErrorCode.FORBIDDEN.value}
             ) from None
-        self._staff[sid] = StaffSession(claims)
+        session = self._staff[sid] = StaffSession(claims, since=now_ms())
+        session.ends = self._spawn(self._end_at_expiry(sid, claims.exp))
         self.metrics.connections.labels(self.namespace).inc()
         log.info("staff %r (%s) connected", claims.name, claims.role)
         # after socket.io has sent its CONNECT packet (after we return)
-        task = asyncio.get_running_loop().create_task(
-            self.sio.emit("welcome", {**claims.wire(), "t": now_ms()}, to=sid, namespace=self.namespace)
-        )
+        self._spawn(self.sio.emit("welcome", {**claims.wire(), "jti": claims.jti, "exp": claims.exp, "t": now_ms()},
+                                  to=sid, namespace=self.namespace))
+
+    def _spawn(self, coro: Any) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _end_at_expiry(self, sid: str, exp: int) -> None:
+        """Tell the console and close the session when its token expires (sleeping in steps:
+        a token valid for years must not overflow a timer)."""
+        while (left := exp - time.time()) > 0:
+            await asyncio.sleep(min(left, 3600.0))
+        await self._end(sid, "expired")
+
+    async def _end(self, sid: str, reason: str) -> None:
+        """``session.end {"reason"}`` to the console, then the server closes its connection."""
+        if sid not in self._staff:
+            return
+        log.info("staff session %s ended: token %s", sid, reason)
+        self.metrics.messages_out.labels("session.end").inc()
+        try:
+            await self.sio.emit("session.end", {"reason": reason}, to=sid, namespace=self.namespace)
+        finally:
+            await self.sio.disconnect(sid, namespace=self.namespace)
+
+    def sessions_with(self, jti: str) -> list[StaffSession]:
+        return [s for s in self._staff.values() if s.claims.jti == jti]
+
+    def _revoked(self, jti: str) -> None:
+        """A token was revoked (here or on another node): its sessions end now."""
+        for sid, session in list(self._staff.items()):
+            if session.claims.jti == jti:
+                self._spawn(self._end(sid, "revoked"))
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
         session = self._staff.pop(sid, None)
         if session is None:
             return
+        if session.ends is not None and session.ends is not asyncio.current_task():
+            session.ends.cancel()
         self.metrics.connections.labels(self.namespace).dec()
         for room in session.watching:
             self._watchers[room] -= 1
@@ -162,9 +214,7 @@ class HostGateway(Namespace):
     # ---- checks ------------------------------------------------------------------------
 
     def _authorise(self, sid: str, action: str, room: str) -> tuple[StaffSession, RoomRunner]:
-        session = self._staff.get(sid)
-        if session is None:
-            raise WireError(ErrorCode.FORBIDDEN, "not signed in")
+        session = self._signed_in(sid)
         if not session.claims.may(action):
             raise WireError(ErrorCode.FORBIDDEN, f"a {session.claims.role} may not {action}")
         if not session.claims.covers(room):
@@ -173,6 +223,18 @@ class HostGateway(Namespace):
         if runner is None:
             raise WireError(ErrorCode.NOT_FOUND, f"no room {room[:64]!r}")
         return session, runner
+
+    def _signed_in(self, sid: str) -> StaffSession:
+        """The session, if its token is still good: an expired or revoked token acts no more,
+        even in the moment before its connection is closed."""
+        session = self._staff.get(sid)
+        if session is None:
+            raise WireError(ErrorCode.FORBIDDEN, "not signed in")
+        if session.claims.exp <= time.time():
+            raise WireError(ErrorCode.FORBIDDEN, "token expired: sign in again")
+        if self.revocations.is_revoked(session.claims.jti):
+            raise WireError(ErrorCode.FORBIDDEN, "token revoked")
+        return session
 
     async def _request(
         self, runner: RoomRunner, session: StaffSession, action: str, params: dict[str, Any],
@@ -191,13 +253,75 @@ class HostGateway(Namespace):
 
         return handle
 
+    async def offer_start(self, sid: str, req: OfferStartRequest) -> Reply:
+        """A drop, unless Redis is away: then it would exist on this node only (sold here,
+        unknown to the others), so it is refused until the cluster is whole again."""
+        if self.drops_paused():
+            self._authorise(sid, "offer.start", req.room)
+            raise WireError(ErrorCode.UNAVAILABLE, "drops cannot start while the cluster is cut off from Redis: try again in a moment")
+        return await self._act("offer.start", CommerceAct)(sid, req)
+
+    def _scoped(self, action: str) -> Handler:
+        """A moderation action for one room or, with ``scope: "event"``, for every room the
+        staff token covers (see :meth:`_fan_out`)."""
+
+        async def handle(sid: str, req: ScopedTargetRequest) -> Reply:
+            session, runner = self._authorise(sid, action, req.room)
+            params = {**req.model_dump(exclude={"room"}), "scope": req.scope or default_scope(action)}
+            reply = await self._request(runner, session, action, params)
+            if params["scope"] == "room":
+                return reply
+            return await self._fan_out(session, action, req.room, params, reply)
+
+        return handle
+
+    async def _fan_out(self, session: StaffSession, action: str, asked: str, params: dict[str, Any],
+                       reply: Reply) -> Reply:
+        """An event-wide action, done in room ``asked``, to the primary shard of every other
+        room the token covers (each shares it with its other shards and nodes, as any staff
+        action). A mute or ban needs ``asked`` to know the visitor (a typo bans no one); it
+        then names the visitor to rooms that have not seen it yet. An unmute or unban is
+        done wherever there is one to lift."""
+        first_ok = bool(reply and reply.get("ok"))
+        if action in ("mod.mute", "mod.shadow", "mod.ban"):
+            if not first_ok:
+                return reply
+            params = {**params, "name": (reply or {}).get("name")}
+        others = [room for room in self.rooms if room != asked and session.claims.covers(room)]
+        replies = await asyncio.gather(*(self._request(self.rooms[room], session, action, params) for room in others))
+        done = ([asked] if first_ok else []) + [room for room, r in zip(others, replies) if r and r.get("ok")]
+        if not done:
+            return reply
+        best = reply if first_ok else next(r for r in replies if r and r.get("ok"))
+        return {**(best or {}), "rooms": done}
+
     # ---- actions -----------------------------------------------------------------------
 
     async def time(self, sid: str, req: TimeRequest) -> Reply:
         """Clock sync for consoles, as on `/` (NTP-style round trips)."""
-        if sid not in self._staff:
-            raise WireError(ErrorCode.FORBIDDEN, "not signed in")
+        self._signed_in(sid)
         return ok(c=req.c, t=now_ms())
+
+    async def staff_list(self, sid: str, req: EmptyRequest) -> Reply:
+        """The staff signed in on this node (hosts only): who, with which token, until when."""
+        me = self._signed_in(sid)
+        if not me.claims.may("staff.list"):
+            raise WireError(ErrorCode.FORBIDDEN, f"a {me.claims.role} may not staff.list")
+        people = [{**s.claims.wire(), "jti": s.claims.jti, "exp": s.claims.exp, "since": s.since, "you": other == sid}
+                  for other, s in self._staff.items()]
+        return ok(staff=sorted(people, key=lambda p: p["since"]))
+
+    async def staff_revoke(self, sid: str, req: RevokeRequest) -> Reply:
+        """Revoke a token by its id: every session signed in with it ends, on every node."""
+        me = self._signed_in(sid)
+        if not me.claims.may("staff.revoke"):
+            raise WireError(ErrorCode.FORBIDDEN, f"a {me.claims.role} may not staff.revoke")
+        known = [s.claims.exp for s in self.sessions_with(req.jti)]
+        # a token not signed in here may be in use elsewhere: keep it revoked as long as a token can live
+        exp = max(known) if known else int(time.time()) + MAX_TOKEN_TTL_S
+        shared = await self.revocations.revoke(req.jti, exp)
+        log.warning("staff %r revoked token %r", me.claims.name, req.jti)
+        return ok(ended=len(known), cluster="ok" if shared else "pending")
 
     async def show_start(self, sid: str, req: ShowStartRequest) -> Reply:
         if req.kind == "wheel":  # a wheel show starts with its first betting window

@@ -4,16 +4,22 @@ Two quirks of the JS side (DESIGN.md): its parser rejects a DISCONNECT packet ca
 ``data: nil``, and JS typed arrays arrive as msgpack ext type 0, which we turn into bytes.
 Bad input is never allowed to raise inside python-socketio (it would be logged and lost):
 malformed or oversized packets are rewritten into events our catch-all handler answers.
+Nor is bad output allowed to raise where it is encoded (a room worker, the socket loop):
+what msgpack cannot pack (an int beyond 64 bits, an unknown type) is logged and replaced by
+an ``unavailable`` error — the ack a client waits for, or an ``error`` event.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import msgpack
 from socketio import msgpack_packet, packet
 
-from world.protocol import MAX_PAYLOAD_BYTES
+from world.protocol import MAX_PAYLOAD_BYTES, ErrorCode, error
+
+log = logging.getLogger(__name__)
 
 MALFORMED_EVENT = "\x00malformed"  # a packet we could not decode at all
 
@@ -30,6 +36,14 @@ def _ext_hook(code: int, data: bytes) -> Any:
 
 
 class VetrinaPacket(msgpack_packet.MsgPackPacket):
+    data: Any  # whatever the client sent (or what we rewrote it into)
+
+    def __init__(self, *args: Any, encoded_packet: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, encoded_packet=encoded_packet, **kwargs)
+        if encoded_packet is not None and not encoded_packet:
+            # an empty frame is not decoded at all upstream: it would be an EVENT without data
+            self.packet_type, self.data, self.id, self.namespace = packet.EVENT, [MALFORMED_EVENT], None, "/"
+
     def _to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = super()._to_dict()
         if self.packet_type == packet.DISCONNECT and d.get("data") is None:
@@ -37,7 +51,17 @@ class VetrinaPacket(msgpack_packet.MsgPackPacket):
         return d
 
     def encode(self) -> bytes:
-        return msgpack.packb(self._to_dict())
+        d = self._to_dict()
+        try:
+            return msgpack.packb(d)
+        except (OverflowError, TypeError, ValueError):  # our bug, never the client's to hang on
+            if self.packet_type not in (packet.ACK, packet.EVENT):
+                raise
+            log.exception("could not encode a %s packet for %s", packet.packet_names[self.packet_type], self.namespace)
+            if self.packet_type == packet.ACK:
+                return msgpack.packb({**d, "data": [error(ErrorCode.UNAVAILABLE, "the server could not encode its reply")]})
+            name = d["data"][0] if isinstance(d.get("data"), list) and d["data"] and isinstance(d["data"][0], str) else "?"
+            return msgpack.packb({**d, "data": ["error", _unencodable(name)]})
 
     def decode(self, encoded_packet: bytes) -> None:
         try:
@@ -66,9 +90,19 @@ class VetrinaPacket(msgpack_packet.MsgPackPacket):
             self.packet_type, self.data, self.id = packet.EVENT, [MALFORMED_EVENT], None
 
 
+def _unencodable(event: str) -> dict[str, Any]:
+    """What is sent instead of an event that could not be encoded."""
+    return {"code": ErrorCode.UNAVAILABLE.value, "event": event[:64], "message": "the server could not encode this message"}
+
+
 def event_packet(event: str, data: Any, namespace: str = "/") -> bytes:
-    """A ready-to-send EVENT packet, so hot paths encode once and bypass per-emit layers."""
-    return msgpack.packb({"type": packet.EVENT, "data": [event, data], "nsp": namespace})
+    """A ready-to-send EVENT packet, so hot paths encode once and bypass per-emit layers.
+    Never raises: a payload msgpack cannot pack becomes an ``error`` event naming ``event``."""
+    try:
+        return msgpack.packb({"type": packet.EVENT, "data": [event, data], "nsp": namespace})
+    except (OverflowError, TypeError, ValueError):
+        log.exception("could not encode a %r event", event)
+        return msgpack.packb({"type": packet.EVENT, "data": ["error", _unencodable(event)], "nsp": namespace})
 
 
 _EMPTY = msgpack.packb([])

@@ -26,6 +26,7 @@ import numpy as np
 from server.engines import RoomEngine, RoomWorkerDied, StepResult
 from server.metrics import Metrics
 from server.packets import event_packet
+from world.commerce import OfferSettled
 from world.load import LoadGovernor
 from world.protocol import ErrorCode, error
 from world.room import Attach, Detail, Input, Move, Moves, Poses, SetPose
@@ -47,6 +48,8 @@ StaffFeed = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 Removed = Callable[[str, int], None]
 # (the shard) -> inputs that bring its visitors back after its worker was restarted empty
 Rejoin = Callable[["RoomRunner"], list[Input]]
+# (the shard) -> inputs that restore its state (kept outside the worker) into a restarted worker
+Restore = Callable[["RoomRunner"], list[Input]]
 # (the shard, shared items): to the room's other shards, here and on other nodes (server/cluster.py)
 Share = Callable[["RoomRunner", list[tuple[str, dict[str, Any]]]], None]
 
@@ -71,6 +74,7 @@ class RoomRunner:
         staff: StaffFeed = _no_staff,
         removed: Removed | None = None,
         rejoin: Rejoin | None = None,
+        restore: Restore | None = None,
         share: Share | None = None,
         inbox_limit: int = 50_000,
         tick_hz: float | None = None,
@@ -92,6 +96,7 @@ class RoomRunner:
         self._staff = staff
         self._removed = removed
         self._rejoin = rejoin
+        self._restore = restore
         self._share = share
         self.stats: dict[str, Any] = {}  # the social layer's numbers as of the last tick
         self._metrics = metrics
@@ -176,28 +181,16 @@ class RoomRunner:
             try:
                 result = await self.engine.step(now_ms(), inbox)
             except RoomWorkerDied:
-                # The room restarted empty: put its visitors back in (at spawn points; their
-                # clients get a full view again and `correct` on their next move).
                 log.exception("room %s: worker died", self.id)
-                if self._rejoin is not None:
-                    self._inbox[:0] = self._rejoin(self)
+                await self._recover(inbox)
                 continue
             except Exception:  # a bug in one tick must not kill the room
                 log.exception("room %s: tick failed", self.id)
                 continue
             sent_s = await self._deliver(result)
             self.ready = True  # its engine answers: joins will too
-            compute_s, more = result.compute_s, result.more
-            while more:  # a big room's tick arrives in parts: send each as it comes
-                try:
-                    part = await self.engine.more()
-                except Exception:
-                    log.exception("room %s: tick failed while sending", self.id)
-                    break
-                sent_at = time.perf_counter()
-                await self._send_ticks(part.packets)
-                sent_s += time.perf_counter() - sent_at
-                compute_s, more = part.compute_s, not part.last
+            compute_s, parts_s = await self._send_parts(result)
+            sent_s += parts_s
             sent_at = time.perf_counter()
             await self._deliver_events(result)
             sent_s += time.perf_counter() - sent_at
@@ -208,6 +201,53 @@ class RoomRunner:
                 slow.inc()
             # the work this tick needed (not wall time, which also counts waiting for a CPU)
             self._adapt((compute_s + sent_s) / self.period, late / self.period, loop.time())
+
+    async def _send_parts(self, result: StepResult) -> tuple[float, float]:
+        """The rest of a big room's tick, sent part by part as each arrives; returns the
+        tick's compute time and the seconds spent sending the parts."""
+        compute_s, more, sent_s = result.compute_s, result.more, 0.0
+        while more:
+            try:
+                part = await self.engine.more()
+            except RoomWorkerDied:  # after its tick was answered: nothing of it is lost
+                log.exception("room %s: worker died while sending", self.id)
+                await self._recover([])
+                break
+            except Exception:
+                log.exception("room %s: tick failed while sending", self.id)
+                break
+            sent_at = time.perf_counter()
+            await self._send_ticks(part.packets)
+            sent_s += time.perf_counter() - sent_at
+            compute_s, more = part.compute_s, not part.last
+        return compute_s, sent_s
+
+    async def _recover(self, lost: list[Input]) -> None:
+        """The worker restarted empty: restore the room's state (kept in this process: see
+        server/shards.py) in a tick of its own, whose output is the room's past, not news
+        (nothing is sent or shared but visitors' carried state), then put the visitors back in (at spawn points; their clients get
+        a full `reset` view and `correct` on their next move)."""
+        # The inputs the dead worker took with it (one may be what killed it): their senders
+        # are told to retry, except settlements of orders the ledger granted: they are settled.
+        settle: list[Input] = [item for item in lost if isinstance(item, OfferSettled)]
+        for item in lost:
+            fut = self._waiting.get(getattr(item, "ref", 0) or 0)
+            if fut is not None and not fut.done() and not isinstance(item, OfferSettled):
+                fut.set_result(error(ErrorCode.UNAVAILABLE, f"room {self.id!r} restarted: try again"))
+        if self._restore is not None:
+            restore = self._restore(self)
+            try:
+                result = await self.engine.step(now_ms(), restore)
+                while result.more:  # (an empty room sends its tick whole; never leave parts unread)
+                    result = result._replace(more=not (await self.engine.more()).last)
+                # of its output only what a visitor carries is kept (e.g. an order settled again)
+                carried = [item for item in result.shared if item[0] == "carry"]
+                if carried and self._share is not None:
+                    self._share(self, carried)
+                log.warning("room %s: restored from %d items", self.id, len(restore))
+            except Exception:  # something in the copy kills it: better empty than down
+                log.exception("room %s: restoring failed; the room restarted empty", self.id)
+        self._inbox[:0] = (self._rejoin(self) if self._rejoin is not None else []) + settle
 
     def _adapt(self, utilisation: float, lag_periods: float, now_s: float) -> None:
         """Degrade (or restore) detail when the room runs hot (or cool): see world.load."""
@@ -228,6 +268,10 @@ class RoomRunner:
         spent sending."""
         m = self._metrics
         self.occupancy = out.occupancy
+        # What the tick shared (a drop, its stock, a visitor's carried orders) is kept outside
+        # the worker before any of the tick's acks is answered: an acked order survives a crash.
+        if out.shared and self._share is not None:
+            self._share(self, out.shared)
         for ref, reply in out.replies.items():
             fut = self._waiting.get(ref)
             if fut is not None and not fut.done():
@@ -242,8 +286,6 @@ class RoomRunner:
         if self._removed is not None:
             for avatar in out.removed:
                 self._removed(self.id, avatar)
-        if out.shared and self._share is not None:
-            self._share(self, out.shared)
         sent_at = time.perf_counter()
         if out.corrections:
             m.corrections.labels(self.id).inc(len(out.corrections))

@@ -7,23 +7,30 @@ every shard is full. Positions stay inside a shard. Everything that makes the sh
 — the shared items of :mod:`world.mirror`: room chat, reaction counts, the stage, drops and
 their stock, Q&A, moderation — is copied to every sibling shard (and, with ``--redis``, to
 the other nodes). A shard that starts late first replays what was shared so far (the chat
-history, the running show, the drops, the bans), so it joins the event where it stands.
+history, the running show, the drops, the bans: :class:`world.replay.Replay`, compacted to the
+latest state per key), so it joins the event where it stands.
 
-Drops in a shardable room are claimed through one ledger (:class:`LocalLedger` on a single
-node, the Redis script of :mod:`server.cluster` with several nodes), so stock is never oversold
-across shards.
+The same copy, kept here in the server process, brings back a shard whose worker process
+died (:meth:`AudienceShards.restore`): the event so far, then every visitor's latest ``carry``
+(cart, orders, balance, open bets), then the orders the ledger granted. Both are updated from
+a tick's items before that tick's acks are answered (server/runner.py), so whatever a visitor
+was told survives the crash.
+
+Drops are claimed through one ledger outside the room workers (:class:`LocalLedger` on a
+single node, the Redis script of :mod:`server.cluster` with several nodes), so stock is never
+oversold across shards and an order survives its shard's worker.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from server.runner import RoomRunner
+from server.runner import RoomRunner, now_ms
+from world.commerce import OfferSettled
 from world.mirror import Mirror
-
-REPLAY = 500  # shared items a late shard replays (reaction counts are not kept)
+from world.replay import Replay
+from world.room import Input
 
 
 class LocalLedger:
@@ -53,6 +60,13 @@ class LocalLedger:
         order = o["orders"][avatar] = f"{offer}-o{o['initial'] - o['stock']}"
         return "ok", order, o["stock"]
 
+    def granted(self) -> Iterator[OfferSettled]:
+        """Every order granted so far, as settlements for a room that lost them (ref 0: nobody
+        waits for the answer; a room that has the order already changes nothing)."""
+        for offer, o in self._offers.items():
+            for avatar, order in o["orders"].items():
+                yield OfferSettled(0, avatar, offer, order, o["stock"])
+
 
 class AudienceShards:
     """The shards of one room on this node; ``runners[0]`` is the room's primary shard (its
@@ -65,7 +79,8 @@ class AudienceShards:
         self.ledger = LocalLedger()
         self._spawn = spawn
         self._joining: dict[str, int] = {}  # runner id -> joins placed but not answered yet
-        self._replay: deque[tuple[str, dict[str, Any]]] = deque(maxlen=REPLAY)
+        self.replay = Replay()
+        self.carried: dict[int, dict[str, Any]] = {}  # avatar -> its latest ``carry`` in this room
 
     @property
     def occupancy(self) -> int:
@@ -83,7 +98,7 @@ class AudienceShards:
                 chosen = max(open_, key=lambda r: r.occupancy + self._joining.get(r.id, 0))
             else:
                 chosen = self._spawn(len(self.runners))
-                for kind, payload in self._replay:  # join the event where it stands
+                for kind, payload in self.replay.items(now_ms()):  # join the event where it stands
                     chosen.submit(Mirror(kind, payload, history=True))
                 self.runners.append(chosen)
         self._joining[chosen.id] = self._joining.get(chosen.id, 0) + 1
@@ -93,16 +108,29 @@ class AudienceShards:
         self._joining[runner.id] = max(0, self._joining.get(runner.id, 0) - 1)
 
     def share(self, origin: str | None, items: list[tuple[str, dict[str, Any]]]) -> None:
-        """Items from shard ``origin`` to the other shards here (None: to every shard)."""
+        """Items from shard ``origin`` to the other shards here (None: to every shard); a
+        visitor's ``carry`` is kept, not sent (it is for whichever shard restores it)."""
         for kind, payload in items:
-            self.take(Mirror(kind, payload), skip=origin)
+            if kind == "carry":
+                self.carried[int(payload["avatar"])] = payload
+            else:
+                self.take(Mirror(kind, payload), skip=origin)
 
     def take(self, item: Mirror, *, skip: str | None = None) -> None:
         """One item (from a shard here, or from another node) to the shards here."""
         if item.kind == "offer":
             self.ledger.know(item.payload)
-        if item.kind != "reactions":
-            self._replay.append((item.kind, item.payload))
+        self.replay.add(item.kind, item.payload, now_ms())
         for r in self.runners:
             if r.id != skip:
                 r.submit(item)
+
+    def restore(self, runner: RoomRunner) -> list[Input]:
+        """Inputs that bring a shard whose worker restarted empty back to where the room
+        stood (its visitors are joined again after them): the event so far, every visitor's
+        carried state, then the orders the ledger granted (settled once: a room that has one
+        changes nothing)."""
+        inputs: list[Input] = [Mirror(kind, payload, history=True) for kind, payload in self.replay.items(now_ms())]
+        inputs += [Mirror("handover", carry, history=True) for carry in self.carried.values()]
+        inputs += self.ledger.granted()
+        return inputs

@@ -1,10 +1,12 @@
 """Showroom commerce: products, trying variants on (the digital mirror), carts, the host's
 spotlight and limited drops. Time is server ms; prices are in the catalog's currency.
 
-A drop (``offer``) is claimed inside the room's tick, one input after another, so its stock
-can never be oversold and a visitor gets at most one order per drop, however many claims race
-in (a repeated claim answers with the same order). Carts and orders are keyed by avatar id,
-which a resumed visitor keeps.
+A drop (``offer``) is claimed through a ledger outside the room (server/shards.py, or Redis
+with several nodes), which decides one claim after another, so its stock can never be
+oversold and a visitor gets at most one order per drop however many claims race in (a repeated
+claim answers with the same order); the room records the decision (``OfferSettled``, which is
+idempotent). ``OfferClaim`` decides in the tick instead, with the same rules, for a room on
+its own (tests). Carts and orders are keyed by avatar id, which a resumed visitor keeps.
 """
 
 from __future__ import annotations
@@ -255,11 +257,14 @@ class Commerce:
     def _record(self, offer: Offer, avatar: int, order: str, stock: int, now: int) -> None:
         offer.stock = min(offer.stock, stock)
         offer.orders[avatar] = order
-        self._orders.setdefault(avatar, []).append(
+        self._stock_changed.add(offer.id)
+        mine = self._orders.setdefault(avatar, [])
+        if any(o.get("order") == order for o in mine):
+            return  # settled again (a restored room, a hand-over): one order is one line
+        mine.append(
             {"order": order, "offer": offer.id, "product": offer.product.id, "name": offer.product.name,
              "price": offer.price, "currency": offer.product.currency, "t": now}
         )
-        self._stock_changed.add(offer.id)
         self.carried.add(avatar)
         self.shoppers.shopped("claimed", avatar, offer.product.id)
 
@@ -279,6 +284,10 @@ class Commerce:
             mine = self._orders.setdefault(int(avatar), [])
             known = {o.get("order") for o in mine}
             mine += [dict(o) for o in orders if o.get("order") not in known]
+            for o in orders:  # a claim again answers with this order
+                offer = self.offers.get(str(o.get("offer")))
+                if offer is not None:
+                    offer.orders.setdefault(int(avatar), str(o["order"]))
 
     def mirror(self, m: Mirror, now: int) -> None:
         """Drops started, stock claimed and spotlights, in this room's shards on other nodes."""

@@ -14,8 +14,10 @@ them in its outbox, the transport carries them, and the other shards apply them 
 - ``qa``: ``{"op": "ask", ...Question}`` or ``{"op": "vote", "id", "avatar"}``: one Q&A board
   (votes are per avatar, so a vote counts once whichever node it reaches first);
 - ``staff``: ``{"action", "params", "by", "role"}``, a moderation or Q&A staff action
-  (mute, shadow-mute, unmute, kick, ban, unban, slow mode, pin, delete, answer), applied by
-  every shard, so a ban holds on every node;
+  (mute, shadow-mute, unmute, kick, ban, unban, slow mode, pin, delete, answer, ``qa.delete``),
+  applied by every shard, so a ban holds on every node; or ``action`` ``shadow.post``, a
+  shadow-muted visitor's chat message or question (``params`` ``{"kind", "item"}``), for the
+  other shards' staff only (world/social.py);
 - ``handover``: ``{"carts", "wheel"?}``, a draining node's per-visitor state (carts, orders,
   wheel balances and open bets) for the nodes its visitors resume on;
 - ``board``: ``{"from": shard tag, "top": [{"id","name","balance"}]}``, a shard's wheel
@@ -28,7 +30,9 @@ them in its outbox, the transport carries them, and the other shards apply them 
 One more kind never crosses to other shards: ``carry``, ``{"avatar", "carts", "wheel"?}`` (a
 ``handover`` payload for one visitor), the visitor's cart, orders, balance and open bets
 whenever they change: the transport keeps it where any node can give it back when the visitor
-resumes there.
+resumes there, and the server keeps the latest of each visitor to restore a room whose worker
+process died (server/shards.py; the shared kinds are kept for that, compacted, by
+world/replay.py).
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from world.pose import PoseError, check_pose
 
 MAX_PAYLOAD_BYTES = 64 * 1024  # larger payloads are answered with bad_request, never parsed
 MAX_SEQ = 2**53 - 1  # what a JS number holds exactly
+MAX_YAW = 1e6  # radians: far beyond any client's unwrapped turning, well inside float32
 
 
 class ErrorCode(StrEnum):
@@ -69,6 +70,18 @@ def _clean_name(v: str) -> str:
     # Names are shown to everyone: drop control/format characters, collapse whitespace.
     v = "".join(ch for ch in v if unicodedata.category(ch)[0] != "C")
     return " ".join(v.split())
+
+
+def _finite_within(limit: float) -> Callable[[float], float]:
+    """Finite numbers up to ``limit`` in magnitude; NaN and infinities pass (the room answers
+    them with ``correct``, like any other illegal move)."""
+
+    def check(v: float) -> float:
+        if math.isfinite(v) and abs(v) > limit:
+            raise ValueError(f"must be within ±{limit:g}")
+        return v
+
+    return check
 
 
 Hex = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
@@ -114,12 +127,13 @@ class JoinRequest(BaseModel):
 
 class MoveRequest(BaseModel):
     """``p`` in room-local metres, ``yaw`` in radians. Non-finite numbers pass validation on
-    purpose: the room refuses them with ``correct``, like any other illegal move."""
+    purpose: the room refuses them with ``correct``, like any other illegal move. A finite yaw
+    beyond ``MAX_YAW`` is refused here (the room keeps yaw as float32: it would become inf)."""
 
     model_config = ConfigDict(extra="ignore")
 
     p: tuple[Number, Number, Number]
-    yaw: Number = 0.0
+    yaw: Annotated[Number, AfterValidator(_finite_within(MAX_YAW))] = 0.0
     seq: StrictInt = Field(default=0, ge=0, le=MAX_SEQ)
 
     def finite(self) -> bool:
@@ -157,7 +171,7 @@ class PoseRequest(BaseModel):
 class TimeRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    c: Number = Field(allow_inf_nan=False)
+    c: Number = Field(ge=-MAX_SEQ, le=MAX_SEQ, allow_inf_nan=False)  # echoed: a JS number
 
 
 class EmptyRequest(BaseModel):
@@ -229,6 +243,14 @@ class HostAuth(BaseModel):
     token: Annotated[StrictStr, StringConstraints(min_length=1, max_length=4096)]
 
 
+class RevokeRequest(BaseModel):
+    """``staff.revoke``: the id (``jti``) of the staff token to revoke."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    jti: Annotated[StrictStr, StringConstraints(min_length=1, max_length=128)]
+
+
 class RoomRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -250,6 +272,13 @@ class MessageRequest(RoomRequest):
 class TargetRequest(RoomRequest):
     avatar: StrictInt = Field(ge=1, le=2**32 - 1)
     minutes: Number | None = Field(default=None, gt=0, le=7 * 24 * 60, allow_inf_nan=False)
+
+
+class ScopedTargetRequest(TargetRequest):
+    """``mod.mute`` / ``mod.shadow`` / ``mod.unmute`` / ``mod.ban`` / ``mod.unban``: this room, or
+    every room the staff token covers (None: the action's default, world.social.default_scope)."""
+
+    scope: Literal["room", "event"] | None = None
 
 
 class SlowRequest(RoomRequest):
@@ -297,7 +326,7 @@ class SpotlightRequest(RoomRequest):
 
 class OfferStartRequest(RoomRequest):
     product: ItemId
-    price: Number = Field(ge=0, le=1_000_000, allow_inf_nan=False)
+    price: Annotated[Number, Field(ge=0, le=1_000_000, allow_inf_nan=False), AfterValidator(lambda v: v + 0)]  # no -0.0
     stock: StrictInt = Field(ge=1, le=100_000)
     seconds: Number = Field(ge=5, le=24 * 3600, allow_inf_nan=False)
 
@@ -325,4 +354,6 @@ class ShowStartRequest(RoomRequest):
 
 class ConcertCueRequest(RoomRequest):
     cue: ItemId
-    at: StrictInt | None = Field(default=None, ge=0)  # server ms; default: now + the show's lead
+    # server ms; default: now + the show's lead. The room also holds it to a window around
+    # its clock (world/shows/concert_show.py: at most 1 s past, 24 h ahead).
+    at: StrictInt | None = Field(default=None, ge=0, le=MAX_SEQ)

@@ -1,7 +1,9 @@
-"""Live Q&A: visitors ask, vote (once each), staff answer. Time is server ms.
+"""Live Q&A: visitors ask, vote (once each), staff answer or delete. Time is server ms.
 
 Votes are keyed by avatar id, which a resumed visitor keeps, so voting again after a
 reconnect changes nothing. The room sends the top list when it changed, at most once a second.
+A *shadow* question (asked while shadow-muted) is in no one's top list but its asker's; staff
+see it flagged in their queue.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class Question:
     t: int
     voters: set[int] = field(default_factory=set)
     answer: str | None = None
+    shadow: bool = False  # asked while shadow-muted: only its asker and staff see it
 
     def wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "text": self.text, "votes": len(self.voters),
@@ -35,6 +38,8 @@ class Question:
     def staff_wire(self) -> dict[str, Any]:
         out = self.wire()
         out["t"] = self.t
+        if self.shadow:
+            out["shadow"] = True
         return out
 
 
@@ -49,9 +54,9 @@ class QABoard:
     def __len__(self) -> int:
         return len(self._questions)
 
-    def ask(self, avatar: int, name: str, text: str, now: int) -> Question:
+    def ask(self, avatar: int, name: str, text: str, now: int, *, shadow: bool = False) -> Question:
         self._count += 1
-        return self.add(Question(f"q{self._tag}{now:x}-{self._count}", text, avatar, name, now))
+        return self.add(Question(f"q{self._tag}{now:x}-{self._count}", text, avatar, name, now, shadow=shadow))
 
     def add(self, q: Question) -> Question:
         """A new question (asked here, or on another node's shard of the room)."""
@@ -75,8 +80,36 @@ class QABoard:
         q.answer = text
         self.changed = True
 
-    def top(self) -> list[dict[str, Any]]:
-        ranked = sorted(self._questions.values(), key=lambda q: (-len(q.voters), q.t))
+    def delete(self, qid: str) -> Question | None:
+        """Take a question off the board (staff)."""
+        q = self._questions.pop(qid, None)
+        if q is not None:
+            self.changed = True
+        return q
+
+    def remove_by(self, avatar: int) -> list[Question]:
+        """Take every question of ``avatar`` off the board (it was banned)."""
+        gone = [q for q in self._questions.values() if q.avatar == avatar]
+        for q in gone:
+            del self._questions[q.id]
+        self.changed = self.changed or bool(gone)
+        return gone
+
+    def shadow_by(self, avatar: int) -> list[Question]:
+        """Hide every public question of ``avatar`` from everyone but it (it was shadow-muted)."""
+        hidden = [q for q in self._questions.values() if q.avatar == avatar and not q.shadow]
+        for q in hidden:
+            q.shadow = True
+        self.changed = self.changed or bool(hidden)
+        return hidden
+
+    def shadow_askers(self) -> set[int]:
+        return {q.avatar for q in self._questions.values() if q.shadow}
+
+    def top(self, viewer: int | None = None) -> list[dict[str, Any]]:
+        """The top list as ``viewer`` sees it: the public questions plus its own shadow ones."""
+        shown = [q for q in self._questions.values() if not q.shadow or q.avatar == viewer]
+        ranked = sorted(shown, key=lambda q: (-len(q.voters), q.t))
         return [q.wire() for q in ranked[:TOP]]
 
     def queue(self) -> list[dict[str, Any]]:

@@ -340,11 +340,22 @@ class Room:
             elif m.kind == "board" and self.wheel is not None:
                 self.wheel.mirror_board(m)
             elif m.kind == "handover":
-                self.commerce.adopt(m.payload["carts"])
-                if self.wheel is not None and "wheel" in m.payload:
-                    self.wheel.adopt(m.payload["wheel"])
+                self._adopt(m)
         except (KeyError, TypeError, ValueError, AttributeError):
             pass
+
+    def _adopt(self, m: Mirror) -> None:
+        """Visitors' carts, orders, balances and bets from elsewhere (a drained node, a
+        resume, a restore). A visitor resuming here (a ``carry`` of one ``avatar``) is carried
+        on from here, so the server keeps its state for a restore too (a drained node's whole
+        hand-over is not: those visitors bring theirs when they resume here)."""
+        self.commerce.adopt(m.payload["carts"])
+        avatars = {int(row[0]) for row in m.payload["carts"]}
+        if self.wheel is not None and "wheel" in m.payload:
+            self.wheel.adopt(m.payload["wheel"])
+            avatars |= {int(row[0]) for row in m.payload["wheel"]["balances"]}
+        if not m.history and "avatar" in m.payload:
+            self.commerce.carried |= avatars
 
     def _carried(self) -> list[Shared]:
         """``carry`` items: the state of each visitor whose cart, orders, balance or bets

@@ -5,6 +5,12 @@ Inputs come from visitors (``Say``, ``React``, ``Ask``, ``Vote``, ``AssistAsk``)
 applied in the room's ``step`` like everything else; what they produce goes into the outbox as
 *events* (an event name, a payload and who gets it) and *staff* messages (the feed of the
 room's host consoles). Time is server ms.
+
+Every public post of a visitor (a chat message, a question, a reaction — and whatever is added
+next) goes through one check, :meth:`Social._public_post`: a muted visitor is refused, a
+shadow-muted one is *shadowed*: its post is acknowledged as usual and shown to itself and to
+staff (flagged ``shadow``), never to anyone else, and crosses to other nodes only as a
+``shadow.post`` staff item (for their staff and its own view), never as a public item.
 """
 
 from __future__ import annotations
@@ -89,8 +95,18 @@ class StaffAct:
 # a ban holds on every node, a pin, a deletion or an answer shows everywhere.
 SHARED_STAFF = frozenset({
     "mod.mute", "mod.shadow", "mod.unmute", "mod.kick", "mod.ban", "mod.unban", "mod.slow",
-    "chat.pin", "chat.delete", "qa.answer",
+    "chat.pin", "chat.delete", "qa.answer", "qa.delete",
 })
+# Staff actions whose reach staff choose (``scope``): this room, or every room they cover.
+SCOPED = frozenset({"mod.mute", "mod.shadow", "mod.unmute", "mod.ban", "mod.unban"})
+# A shadowed post on another node's shard (a ``staff`` shared item that nodes before it ignore):
+# ``params`` is ``{"kind": "chat" | "qa", "item": ChatMsg | Question}``.
+SHADOW_POST = "shadow.post"
+
+
+def default_scope(action: str) -> str:
+    """A ban (or unban) covers the whole event unless staff say otherwise; a mute one room."""
+    return "event" if action in ("mod.ban", "mod.unban") else "room"
 
 SocialInput = Say | React | Ask | Vote | AssistAsk | StaffAct
 
@@ -105,6 +121,8 @@ class Members(Protocol):
     def is_viewing(self, avatar: int) -> bool: ...
 
     def near(self, avatar: int) -> list[int]: ...
+
+    def viewer_ids(self) -> list[int]: ...
 
     def remove(self, avatar: int) -> bool: ...
 
@@ -139,7 +157,7 @@ class Social:
             "chat": self.chat.history(),
             "pinned": self.chat.pinned,
             "slow": self.chat.slow_s,
-            "qa": {"top": self.qa.top()},
+            "qa": {"top": self.qa.top(avatar)},
             "assist": self.assistant.conversation(avatar),
         }
 
@@ -156,7 +174,9 @@ class Social:
     def apply(self, item: SocialInput, now: int) -> tuple[int, dict[str, Any]] | None:
         """Apply one input; returns (ref, reply) for inputs that are answered."""
         if isinstance(item, React):
-            if self.members.name_of(item.avatar) is not None:
+            # a muted visitor may still react (an emoji is not speech); a shadowed reaction is
+            # in no one's counts or sample (the sender's client floats its own at once)
+            if self.members.name_of(item.avatar) is not None and not self._public_post(item.avatar, now, speech=False):
                 self.reactions.add(item.avatar, item.emoji)
             return None
         if isinstance(item, Say):
@@ -176,19 +196,36 @@ class Social:
         self._names[avatar] = name
         return name
 
+    def _public_post(self, avatar: int, now: int, *, speech: bool = True) -> bool:
+        """The one check every public post of a visitor goes through. Raises a ``muted``
+        refusal for a muted visitor's speech; True when the post is shadowed (the visitor is
+        shadow-muted): the caller shows it to the poster and staff only and shares it with
+        :meth:`_share_shadow`, never as a public item."""
+        mute = self.mod.mute_of(avatar, now)
+        if mute is None:
+            return False
+        if mute.shadow:
+            return True
+        if speech:
+            raise _Refusal(ErrorCode.MUTED, _muted_text(mute.until, now), until=mute.until)
+        return False
+
+    def _share_shadow(self, kind: str, item: dict[str, Any], name: str) -> None:
+        """A shadowed post, for the staff of this room's shards on other nodes."""
+        self.shared.append(("staff", {"action": SHADOW_POST, "params": {"kind": kind, "item": item},
+                                      "by": name, "role": "visitor"}))
+
     def _say(self, s: Say, now: int) -> dict[str, Any]:
         try:
             name = self._member(s.avatar)
+            shadow = self._public_post(s.avatar, now)
         except _Refusal as r:
             return r.reply
-        mute = self.mod.mute_of(s.avatar, now)
-        if mute is not None and not mute.shadow:
-            return _muted(mute.until, now)
         wait = self.chat.slow_wait(s.avatar, now)
         if wait > 0:
             return error(ErrorCode.RATE_LIMITED, f"slow mode: wait {wait:.0f} s before your next message")
         msg = ChatMessage(self.chat.next_id(now), s.avatar, name, s.text, s.scope, now,
-                          shadow=mute is not None, filtered=s.filtered)
+                          shadow=shadow, filtered=s.filtered)
         self.chat.add(msg)
         self._chat_times.append(now)
         if msg.shadow:
@@ -199,20 +236,23 @@ class Social:
             to = None
         self.events.append(Event(to, "chat", msg.wire()))
         self.staff.append(("chat", msg.staff_wire(self.room)))
-        if to is None:
+        if msg.shadow:
+            self._share_shadow("chat", msg.wire(), name)
+        elif to is None:
             self.shared.append(("chat", msg.wire()))
         return ok(id=msg.id, filtered=True) if s.filtered else ok(id=msg.id)
 
     def _ask(self, a: Ask, now: int) -> dict[str, Any]:
         try:
             name = self._member(a.avatar)
+            shadow = self._public_post(a.avatar, now)
         except _Refusal as r:
             return r.reply
-        mute = self.mod.mute_of(a.avatar, now)
-        if mute is not None and not mute.shadow:
-            return _muted(mute.until, now)
-        q = self.qa.ask(a.avatar, name, a.text, now)
-        self.shared.append(("qa", {"op": "ask", **q.staff_wire()}))
+        q = self.qa.ask(a.avatar, name, a.text, now, shadow=shadow)
+        if shadow:
+            self._share_shadow("qa", q.staff_wire(), name)
+        else:
+            self.shared.append(("qa", {"op": "ask", **q.staff_wire()}))
         return ok(id=q.id)
 
     def _vote(self, v: Vote) -> dict[str, Any]:
@@ -243,6 +283,9 @@ class Social:
         """Chat, reactions, Q&A and staff actions from this room's shards on other nodes."""
         if m.kind == "staff":
             p = m.payload
+            if p.get("action") == SHADOW_POST:
+                self._mirror_shadow(p["params"], m.history, now)
+                return
             act = StaffAct(0, Staff(str(p["by"]), str(p["role"])), str(p["action"]), dict(p["params"]), mirrored=True)
             if act.action in SHARED_STAFF:
                 self._staff(act, now)
@@ -270,6 +313,25 @@ class Social:
         self.events.append(Event(None, "chat", msg.wire()))
         self.staff.append(("chat", {**msg.staff_wire(self.room), "remote": True}))
 
+    def _mirror_shadow(self, p: dict[str, Any], history: bool, now: int) -> None:
+        """A shadowed post from another node: for staff here (and its poster, should it
+        resume here), never for anyone else."""
+        item = p["item"]
+        sender = item["from"]
+        if p["kind"] == "qa":
+            if self.qa.get(str(item["id"])) is None:
+                self.qa.add(Question(str(item["id"]), str(item["text"]), int(sender["id"]), str(sender["name"]),
+                                     int(item["t"]), shadow=True))
+            return
+        msg = ChatMessage(str(item["id"]), int(sender["id"]), str(sender["name"]), str(item["text"]),
+                          str(item.get("scope", "room")), int(item.get("t", now)), shadow=True)
+        if p["kind"] != "chat" or self.chat.has(msg.id):
+            return
+        self.chat.add(msg)
+        self._names[msg.avatar] = msg.name
+        if not history:
+            self.staff.append(("chat", {**msg.staff_wire(self.room), "remote": True}))
+
     def _mirror_qa(self, p: dict[str, Any]) -> None:
         if p["op"] == "ask":
             if self.qa.get(str(p["id"])) is None:
@@ -288,19 +350,20 @@ class Social:
             return error(ErrorCode.BAD_REQUEST, f"unknown staff action {act.action[:64]!r}")
         sent = len(self.events)
         target = int(act.params["avatar"]) if act.params.get("avatar") is not None else None
-        away = act.mirrored and target is not None and self.members.name_of(target) is None
+        # the target is elsewhere (another node, or another room of an event-wide action): it
+        # hears of it where it is, not from here
+        away = (act.mirrored or _scope(act) == "event") and target is not None and self.members.name_of(target) is None
         try:
             reply = handler(self, act, now)
         except _Refusal as r:
             return r.reply
-        if away:  # the target is on another node: it hears of it there, not here
+        if away:
             self.events[sent:] = [e for e in self.events[sent:] if e.to is None or target not in e.to]
-        elif act.mirrored:
-            pass
-        elif reply.get("ok") and act.action in SHARED_STAFF:
+        if not act.mirrored and reply.get("ok") and act.action in SHARED_STAFF:
             params = dict(act.params)
             if "avatar" in params:  # the other shards may not know the target's name
-                params["name"] = self._names.get(int(params["avatar"])) or self.members.name_of(int(params["avatar"]))
+                avatar = int(params["avatar"])
+                params["name"] = self._names.get(avatar) or self.members.name_of(avatar) or params.get("name")
             self.shared.append(("staff", {"action": act.action, "params": params, "by": act.staff.name,
                                           "role": act.staff.role}))
         return reply
@@ -315,7 +378,9 @@ class Social:
     def _target(self, act: StaffAct) -> tuple[int, str]:
         avatar = int(act.params["avatar"])
         name = self.members.name_of(avatar) or self._names.get(avatar)
-        if name is None and act.mirrored:  # on another node: applies here if the avatar comes
+        # on another node, or (an event-wide action, named by the room it was asked in) in
+        # another room: applies here if the avatar comes
+        if name is None and (act.mirrored or act.params.get("name")):
             name = str(act.params.get("name") or f"#{avatar}")
         if name is None:
             raise _Refusal(ErrorCode.NOT_FOUND, f"no avatar {avatar} in room {self.room!r}")
@@ -353,38 +418,45 @@ class Social:
         avatar, name = self._target(act)
         shadow = act.action == "mod.shadow"
         minutes = float(act.params.get("minutes") or (60 if shadow else 10))
-        mute = self.mod.mute(avatar, name, now + int(minutes * MINUTE_MS), shadow=shadow)
-        if not shadow:  # a shadow-muted visitor is not told
+        scope = _scope(act)
+        mute = self.mod.mute(avatar, name, now + int(minutes * MINUTE_MS), shadow=shadow, scope=scope)
+        if shadow:  # not told; what it asked before is now hidden from everyone else too
+            self.qa.shadow_by(avatar)
+        else:
             self.events.append(Event((avatar,), "moderation", {"action": "muted", "until": mute.until}))
-        self._log(act, now, avatar=avatar, name=name, minutes=minutes)
-        return ok(until=mute.until)
+        self._log(act, now, avatar=avatar, name=name, minutes=minutes, scope=scope)
+        return ok(until=mute.until, name=name)
 
     def _unmute(self, act: StaffAct, now: int) -> dict[str, Any]:
-        avatar, name = self._target(act)
+        avatar = int(act.params["avatar"])
         was = self.mod.mute_of(avatar, now)
+        name = was.name if was is not None else self._target(act)[1]
         if not self.mod.unmute(avatar):
             return error(ErrorCode.NOT_FOUND, f"{name} is not muted")
         if was is not None and not was.shadow:
             self.events.append(Event((avatar,), "moderation", {"action": "unmuted"}))
-        self._log(act, now, avatar=avatar, name=name)
-        return ok()
+        self._log(act, now, avatar=avatar, name=name, scope=_scope(act))
+        return ok(name=name)
 
     def _remove(self, act: StaffAct, now: int) -> dict[str, Any]:
         avatar, name = self._target(act)
         banned = act.action == "mod.ban"
+        scope = _scope(act) if banned else None
         if banned:
-            self.mod.ban(avatar, name, self.members.session_of(avatar))
+            self.mod.ban(avatar, name, self.members.session_of(avatar), scope=_scope(act))
+            for q in self.qa.remove_by(avatar):  # a banned visitor's questions go with it
+                self.staff.append(("qa.delete", {"room": self.room, "id": q.id}))
         self.events.append(Event((avatar,), "moderation", {"action": "banned" if banned else "kicked"}))
         if self.members.remove(avatar):
             self.removed.append(avatar)
-        self._log(act, now, avatar=avatar, name=name)
-        return ok()
+        self._log(act, now, avatar=avatar, name=name, scope=scope)
+        return ok(name=name)
 
     def _unban(self, act: StaffAct, now: int) -> dict[str, Any]:
         avatar = int(act.params["avatar"])
         if not self.mod.unban(avatar):
             return error(ErrorCode.NOT_FOUND, f"avatar {avatar} is not banned")
-        self._log(act, now, avatar=avatar, name=self._names.get(avatar))
+        self._log(act, now, avatar=avatar, name=self._names.get(avatar), scope=_scope(act))
         return ok()
 
     def _slow(self, act: StaffAct, now: int) -> dict[str, Any]:
@@ -392,6 +464,14 @@ class Social:
         self.chat.slow_s = seconds
         self.events.append(Event(None, "moderation", {"action": "slow", "seconds": seconds}))
         self._log(act, now, seconds=seconds)
+        return ok()
+
+    def _qa_delete(self, act: StaffAct, now: int) -> dict[str, Any]:
+        q = self.qa.delete(act.params["id"])
+        if q is None:
+            return error(ErrorCode.NOT_FOUND, f"no question {act.params['id'][:64]!r}")
+        self.staff.append(("qa.delete", {"room": self.room, "id": q.id}))
+        self._log(act, now, id=q.id, avatar=q.avatar, name=q.name, text=q.text)
         return ok()
 
     def _answer(self, act: StaffAct, now: int) -> dict[str, Any]:
@@ -439,8 +519,21 @@ class Social:
         if burst is not None:
             self.events.append(Event(None, "reactions", burst))
         if self.qa.due(now):
-            self.events.append(Event(None, "qa", {"top": self.qa.top()}))
+            self._send_top()
             self.staff.append(("qa.queue", {"room": self.room, "questions": self.qa.queue()}))
+
+    def _send_top(self) -> None:
+        """The Q&A top list to everyone; a visitor with shadowed questions gets its own
+        (with them), and only that one, so it believes they are up."""
+        askers = self.qa.shadow_askers()
+        if not askers:
+            self.events.append(Event(None, "qa", {"top": self.qa.top()}))
+            return
+        others = tuple(v for v in self.members.viewer_ids() if v not in askers)
+        self.events.append(Event(others, "qa", {"top": self.qa.top()}))
+        for avatar in sorted(askers):
+            if self.members.is_viewing(avatar):
+                self.events.append(Event((avatar,), "qa", {"top": self.qa.top(avatar)}))
 
     def stats(self, now: int, attendees: int) -> dict[str, Any]:
         while self._chat_times and self._chat_times[0] <= now - MINUTE_MS:
@@ -456,16 +549,23 @@ class Social:
         }
 
 
-def _muted(until: int, now: int) -> dict[str, Any]:
+def _muted_text(until: int, now: int) -> str:
     minutes = max(1, -(-(until - now) // MINUTE_MS))  # rounded up
-    reply = error(ErrorCode.MUTED, f"a moderator muted you for {minutes} more minute{'s' if minutes > 1 else ''}")
-    reply["error"]["until"] = until  # server ms: clients show it in local time
-    return reply
+    return f"a moderator muted you for {minutes} more minute{'s' if minutes > 1 else ''}"
+
+
+def _scope(act: StaffAct) -> str:
+    """``"room"`` or ``"event"`` for a scoped moderation action (see :data:`SCOPED`)."""
+    if act.action not in SCOPED:
+        return "room"
+    scope = act.params.get("scope")
+    return scope if scope in ("room", "event") else default_scope(act.action)
 
 
 class _Refusal(Exception):
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, **extra: Any) -> None:
         self.reply = error(code, message)
+        self.reply["error"].update(extra)  # e.g. a mute's ``until`` (server ms: shown in local time)
 
 
 _STAFF_ACTIONS = {
@@ -480,6 +580,7 @@ _STAFF_ACTIONS = {
     "mod.unban": Social._unban,
     "mod.slow": Social._slow,
     "qa.answer": Social._answer,
+    "qa.delete": Social._qa_delete,
     "assist.reply": Social._reply,
     "host.watch": Social._watch,
 }

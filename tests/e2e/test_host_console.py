@@ -237,3 +237,93 @@ async def test_moderator_sees_only_what_it_may_do(
     other = await host(cp, "h.act('host.watch', {room: 'no-such-room-for-this-token'})")
     assert other["ok"] is False and other["error"]["code"] in ("forbidden", "not_found"), other
     cp.assert_clean()
+
+
+async def test_revoked_token_is_signed_out_and_a_host_revokes_from_the_console(
+    live_server: Any, client_page: ClientPage, staff: list[Any]
+) -> None:
+    from server.auth import token_id
+    from tests.conftest import StaffClient
+
+    cp = client_page
+    mo_token = mint(live_server.secret, role="moderator", rooms=["showroom"], ttl_s=600, name="Mo Moderator")
+    await open_console(cp, live_server.url, mo_token)
+    assert await cp.page.locator("#staff-panel").is_hidden()  # only hosts see who is signed in
+    boss = StaffClient("host", "*", name="Boss")
+    staff.append(boss)
+    await boss.connect(live_server.url)
+    assert (await boss.call("staff.revoke", {"jti": token_id(mo_token)}))["ok"]
+    error = cp.page.locator("#signin-error")
+    await error.wait_for(state="visible", timeout=WAIT_MS)
+    assert "token revoked" in (await error.text_content() or "")
+    await shot(cp, "host_revoked")
+
+    # Signed in as a host, the console lists the staff on the node and revokes with two clicks.
+    other = StaffClient("operator", "*", name="Otto Operator")
+    staff.append(other)
+    await other.connect(live_server.url)
+    token = mint(live_server.secret, role="host", rooms="*", ttl_s=600, name="Hanna Host")
+    await open_console(cp, live_server.url, token)
+    await cp.page.locator("#staff-panel").wait_for(state="visible", timeout=WAIT_MS)
+    row = cp.page.locator(f"#staff-list li[data-jti='{token_id(other.token)}']")
+    await row.wait_for(timeout=WAIT_MS)
+    assert "Otto Operator" in (await row.text_content() or "")
+    assert await cp.page.text_content("#my-jti") == token_id(token)
+    await shot(cp, "host_staff_panel")
+    button = row.locator("button")
+    await button.click()
+    await button.click()  # the second click within 3 s confirms
+    await eventually(lambda: other.got("session.end"), timeout=10)
+    assert other.got("session.end")[0] == {"reason": "revoked"}
+    await row.wait_for(state="detached", timeout=WAIT_MS)
+    assert await host(cp, "h.errors") == []
+    cp.assert_clean()
+
+
+async def test_host_takes_a_question_down_and_chooses_where_a_mute_or_ban_holds(
+    live_server: Any, client_page: ClientPage, visitors: list[Visitor]
+) -> None:
+    cp = client_page
+    token = mint(live_server.secret, role="host", rooms="*", ttl_s=600, name="Hanna Host")
+    await open_console(cp, live_server.url, token)
+    ada = await connect_visitor(live_server.url, "Ada", visitors)
+    bob = await connect_visitor(live_server.url, "Bob", visitors)
+
+    # A question goes up on every board; Delete in the Q&A queue takes it down for everyone.
+    asked = await ada.call("qa.ask", {"text": "Anyone selling tickets cheap?"})
+    await eventually(lambda: any(q["id"] == asked["id"] for m in bob.events.get("qa", []) for q in m["top"]), timeout=10)
+    q_row = cp.page.locator(f"#qa-list li[data-id='{asked['id']}']")
+    await q_row.wait_for(timeout=WAIT_MS)
+    await shot(cp, "host_qa_delete")
+    await q_row.locator("[data-act='qa-delete']").click()
+    await q_row.wait_for(state="detached", timeout=WAIT_MS)
+    await eventually(lambda: all(q["id"] != asked["id"] for q in bob.events["qa"][-1]["top"]), timeout=10)
+
+    # Next to the mute and ban buttons: where it holds, the server's default pre-selected.
+    said = await ada.call("chat", {"text": "hello", "scope": "room"})
+    row = cp.page.locator(f"#chat-list li.msg[data-id='{said['id']}']")
+    await row.wait_for(timeout=WAIT_MS)
+    await row.hover()
+    assert await row.locator("select[data-scope='mute']").input_value() == "room"
+    assert await row.locator("select[data-scope='ban']").input_value() == "event"
+    await shot(cp, "host_scope_choice")
+    await row.locator("select[data-scope='mute']").select_option("event")
+    await row.locator("[data-act='mute-5']").click()
+    await eventually(lambda: any(m.get("action") == "muted" for m in ada.events.get("moderation", [])), timeout=10)
+    await ada.join("concert")
+    assert (await ada.call("chat", {"text": "over here then"}))["error"]["code"] == "muted"
+
+    ban = row.locator("[data-act='ban']")
+    await row.hover()
+    await ban.click()
+    await ban.click()  # the second click confirms
+    banned_row = cp.page.locator("#banned-list li.person", has_text="Ada")
+    await banned_row.wait_for(timeout=WAIT_MS)
+    assert "whole event" in (await banned_row.text_content() or "")
+    for room in ("concert", "studio", "showroom"):
+        assert (await ada.call("join", {"room": room}))["error"]["code"] == "banned", room
+    await cp.page.mouse.move(5, 400)
+    await cp.page.wait_for_function("document.querySelectorAll('#toasts .toast').length === 0", timeout=WAIT_MS)
+    await shot(cp, "host_scope_banned")
+    assert await host(cp, "h.errors") == []
+    cp.assert_clean()

@@ -64,14 +64,15 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @asynccontextmanager
-async def nodes(redis_url: str, n: int = 2) -> AsyncIterator[list[AppServer]]:
-    """``n`` nodes of one cluster in this event loop, each on its own real socket."""
+async def nodes(redis_url: str, n: int = 2, *, first: int = 1, **extra: Any) -> AsyncIterator[list[AppServer]]:
+    """``n`` nodes of one cluster in this event loop, each on its own real socket (named
+    ``node<first>``, ``node<first + 1>``...; ``extra``: more settings)."""
     runners: list[web.AppRunner] = []
     made: list[AppServer] = []
     try:
         for i in range(n):
             settings = Settings(port=0, tick_hz=20.0, room_processes=False, secret=TEST_SECRET,
-                                redis_url=redis_url, node_id=f"node{i + 1}")
+                                redis_url=redis_url, node_id=f"node{first + i}", **extra)
             app = create_app(settings)
             runner = web.AppRunner(app, handle_signals=False, access_log=None)
             await runner.setup()

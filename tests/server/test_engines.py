@@ -67,8 +67,9 @@ async def test_visitors_are_back_in_their_room_after_its_worker_crashed() -> Non
         engine = app[ROOMS]["studio"].engine
         assert isinstance(engine, ProcessEngine)
         os.kill(engine.process.pid, signal.SIGKILL)
-        # the room restarts empty and takes its visitors back: Bob reappears in Ada's view
-        # (a full `reset` view) and both can chat and move again without rejoining
+        # the room restarts (restored: tests/server/test_worker_recovery.py) and takes its
+        # visitors back: Bob reappears in Ada's view (a full `reset` view) and both can chat
+        # and move again without rejoining
         await eventually(lambda: any(t.get("reset") and any(e[0] == bob.welcome["id"] for e in t["enter"])
                                      for t in ada.ticks[1:]), timeout=10)
         assert app[ROOMS]["studio"].occupancy == 2

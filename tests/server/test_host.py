@@ -8,6 +8,7 @@ import pytest
 import socketio
 
 from tests.conftest import AppServer, StaffClient, Visitor, eventually
+from tests.server.test_cluster import RedisServer, nodes, redis_server, visitor  # noqa: F401 (a fixture)
 
 
 async def _visitor(server: AppServer, visitors: list[Visitor], name: str, room: str = "showroom") -> Visitor:
@@ -107,10 +108,10 @@ async def test_kick_ban_and_banned_rejoin(server: AppServer, visitors: list[Visi
     assert (await bob.call("chat", {"text": "hey"}))["error"]["code"] == "not_joined"
     assert (await bob.call("join", {"room": "showroom"}))["ok"]  # a kick is not a ban
 
-    assert (await host.call("mod.ban", {"room": "showroom", "avatar": bob.welcome["id"]}))["ok"]
+    assert (await host.call("mod.ban", {"room": "showroom", "avatar": bob.welcome["id"], "scope": "room"}))["ok"]
     await eventually(lambda: any(n["action"] == "banned" for n in bob.events["moderation"]))
     assert (await bob.call("join", {"room": "showroom"}))["error"]["code"] == "banned"
-    assert (await bob.call("join", {"room": "concert"}))["ok"]  # only that room
+    assert (await bob.call("join", {"room": "concert"}))["ok"]  # only that room, as asked
     session = bob.welcome["session"]
     await bob.close()
     again = Visitor("Bob")
@@ -219,3 +220,117 @@ async def test_asking_for_a_person_hands_off_at_once(server: AppServer, visitors
     ada = await _visitor(server, visitors, "Ada")
     ack = await ada.call("assist", {"text": "Vorrei parlare con un operatore per la borsa Luna"})
     assert ack["handoff"] is True
+
+
+async def test_bans_cover_the_event_by_default_mutes_the_room_unless_asked(
+    server: AppServer, visitors: list[Visitor], staff: list[StaffClient]
+) -> None:
+    ada, bob = await _visitor(server, visitors, "Ada"), await _visitor(server, visitors, "Bob")
+    mod = await _staff(server, staff, "moderator", ["showroom", "concert"])
+    await mod.call("host.watch", {"room": "showroom"})
+    assert bob.welcome is not None and ada.welcome is not None
+    banned = await mod.call("mod.ban", {"room": "showroom", "avatar": bob.welcome["id"]})
+    assert banned["ok"] and sorted(banned["rooms"]) == ["concert", "showroom"]
+    assert (await bob.call("join", {"room": "concert"}))["error"]["code"] == "banned"
+    assert (await bob.call("join", {"room": "studio"}))["ok"]  # not a room this moderator covers
+    unbanned = await mod.call("mod.unban", {"room": "showroom", "avatar": bob.welcome["id"]})
+    assert unbanned["ok"] and sorted(unbanned["rooms"]) == ["concert", "showroom"]
+    assert (await bob.call("join", {"room": "concert"}))["ok"]
+
+    assert (await mod.call("mod.mute", {"room": "showroom", "avatar": ada.welcome["id"]}))["ok"]
+    await ada.join("concert")
+    assert (await ada.call("chat", {"text": "free over here"}))["ok"]  # a mute is for its room
+    assert (await mod.call("mod.mute", {"room": "concert", "avatar": ada.welcome["id"], "scope": "event"}))["ok"]
+    for room in ("showroom", "concert"):
+        await ada.join(room)
+        assert (await ada.call("chat", {"text": "still?"}))["error"]["code"] == "muted", room
+    log = await eventually(lambda: [e for e in mod.got("modlog") if e.get("scope") == "event"])
+    assert log[0]["action"] == "mod.ban"
+    bad = await mod.call("mod.ban", {"room": "showroom", "avatar": bob.welcome["id"], "scope": "everywhere"})
+    assert bad["error"]["code"] == "bad_request"
+    typo = await mod.call("mod.ban", {"room": "showroom", "avatar": 424242})
+    assert typo["error"]["code"] == "not_found"  # bans nobody anywhere
+
+
+async def test_shadow_muted_questions_and_reactions_reach_only_the_sender_and_staff(
+    server: AppServer, visitors: list[Visitor], staff: list[StaffClient]
+) -> None:
+    troll, bob = await _visitor(server, visitors, "Troll"), await _visitor(server, visitors, "Bob")
+    host = await _staff(server, staff)
+    await host.call("host.watch", {"room": "showroom"})
+    assert troll.welcome is not None
+    assert (await host.call("mod.shadow", {"room": "showroom", "avatar": troll.welcome["id"]}))["ok"]
+    spam = await troll.call("qa.ask", {"text": "visit my spam site"})
+    assert spam["ok"]  # not told
+    await eventually(lambda: any(q["id"] == spam["id"] for m in troll.events.get("qa", []) for q in m["top"]))
+    queued = await eventually(lambda: [q for m in host.got("qa.queue") for q in m["questions"] if q["id"] == spam["id"]])
+    assert queued[0]["shadow"] is True
+    real = await bob.call("qa.ask", {"text": "Is there a size 44?"})
+    tops = await eventually(lambda: [m["top"] for m in bob.events.get("qa", []) if any(q["id"] == real["id"] for q in m["top"])])
+    assert all(q["id"] != spam["id"] for m in bob.events["qa"] for q in m["top"])
+    assert [q["id"] for q in tops[-1]] == [real["id"]]
+
+    await troll.call("react", {"emoji": "❤️"})
+    await bob.call("react", {"emoji": "🔥"})
+    await eventually(lambda: any([bob.welcome["id"], "🔥"] in m["near"] for m in bob.events.get("reactions", [])))
+    seen = bob.events["reactions"]
+    assert all(pair[0] != troll.welcome["id"] for m in seen for pair in m["near"])
+    assert sum(n for m in seen for n in m["counts"].values()) == 1
+
+
+async def test_staff_delete_a_question_and_a_ban_takes_questions_down(
+    server: AppServer, visitors: list[Visitor], staff: list[StaffClient]
+) -> None:
+    ada, bob = await _visitor(server, visitors, "Ada"), await _visitor(server, visitors, "Bob")
+    mod = await _staff(server, staff, "moderator", ["showroom"])
+    await mod.call("host.watch", {"room": "showroom"})
+    off = (await ada.call("qa.ask", {"text": "off-topic"}))["id"]
+    keep = (await ada.call("qa.ask", {"text": "on-topic"}))["id"]
+    await eventually(lambda: any(q["id"] == off for m in bob.events.get("qa", []) for q in m["top"]))
+    assert (await mod.call("qa.delete", {"room": "showroom", "id": off}))["ok"]
+    await eventually(lambda: [q["id"] for q in bob.events["qa"][-1]["top"]] == [keep])
+    assert await eventually(lambda: [d for d in mod.got("qa.delete") if d["id"] == off])
+    assert (await mod.call("qa.delete", {"room": "showroom", "id": off}))["error"]["code"] == "not_found"
+    operator = await _staff(server, staff, "operator")
+    assert (await operator.call("qa.delete", {"room": "showroom", "id": keep}))["error"]["code"] == "forbidden"
+    assert (await bob.call("qa.delete", {"room": "showroom", "id": keep}))["error"]["code"] == "forbidden"
+
+    assert ada.welcome is not None
+    assert (await mod.call("mod.ban", {"room": "showroom", "avatar": ada.welcome["id"]}))["ok"]
+    await eventually(lambda: bob.events["qa"][-1]["top"] == [])
+
+
+async def test_event_wide_ban_question_delete_and_shadow_posts_hold_across_nodes(
+    redis_server: RedisServer, visitors: list[Visitor], staff: list[StaffClient]
+) -> None:
+    async with nodes(redis_server.url) as (a, b):
+        ada = await visitor(a, visitors, "Ada", "showroom")
+        troll = await visitor(b, visitors, "Troll", "showroom")
+        host = StaffClient("host", "*", name="Mia")
+        staff.append(host)
+        await host.connect(a.url)
+        assert (await host.call("host.watch", {"room": "showroom"}))["ok"] and troll.welcome is not None
+        assert (await troll.call("chat", {"text": "hello from node b"}))["ok"]  # known on node A from now on
+        await eventually(lambda: any(m["text"] == "hello from node b" for m in host.got("chat")), 5)
+        assert (await host.call("mod.shadow", {"room": "showroom", "avatar": troll.welcome["id"]}))["ok"]
+        spam = await troll.call("qa.ask", {"text": "spam from node b"})
+        flagged = await eventually(lambda: [q for m in host.got("qa.queue") for q in m["questions"] if q["id"] == spam["id"]], 5)
+        assert flagged[0]["shadow"] is True  # node A's staff see it, flagged
+        said = await troll.call("chat", {"text": "spam chat from node b"})
+        seen = await eventually(lambda: [m for m in host.got("chat") if m["id"] == said["id"]], 5)
+        assert seen[0]["shadow"] is True and seen[0]["remote"] is True
+        fine = (await (await visitor(b, visitors, "Bo", "showroom")).call("qa.ask", {"text": "Colours?"}))["id"]
+        await eventually(lambda: any(q["id"] == fine for m in ada.events.get("qa", []) for q in m["top"]), 5)
+        shown = {q["id"] for m in ada.events["qa"] for q in m["top"]}
+        assert spam["id"] not in shown
+        assert all(m["id"] != said["id"] for m in ada.events.get("chat", []))
+
+        assert (await host.call("qa.delete", {"room": "showroom", "id": fine}))["ok"]
+        await eventually(lambda: all(q["id"] != fine for q in troll.events["qa"][-1]["top"]), 5)
+
+        await troll.join("studio")
+        banned = await host.call("mod.ban", {"room": "showroom", "avatar": troll.welcome["id"]})
+        assert banned["ok"] and sorted(banned["rooms"]) == ["concert", "showroom", "studio"]
+        await eventually(lambda: any(n["action"] == "banned" for n in troll.events.get("moderation", [])), 5)
+        for room in ("studio", "concert", "showroom"):  # on its own node, in every room
+            assert (await troll.call("join", {"room": room}))["error"]["code"] == "banned", room

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from world.catalog import FAQ, Catalog, Product
+from world.mirror import Mirror
 from world.room import Attach, Detach, Join, Room
 from world.scene import RoomConfig, Scene
 from world.social import Ask, AssistAsk, React, Say, Staff, StaffAct, Vote
@@ -156,3 +157,113 @@ def test_stats_count_the_last_minute() -> None:
     step.now += 60_000
     assert step().stats["chat_per_min"] == 0
     assert step().stats == {}  # not again within the second
+
+
+# ---- shadow mute covers every public post; staff take questions down; scope -------------
+
+
+def _tops(out: Any) -> dict[Any, list[str]]:
+    """Who got which Q&A top list in this tick (recipients -> question texts)."""
+    return {e.to: [q["text"] for q in e.payload["top"]] for e in events(out, "qa")}
+
+
+def _next_qa(step: Steps, *inputs: Any) -> Any:
+    """The tick (of the next 2 s) in which the Q&A list goes out (at most once a second)."""
+    out = step(*inputs)
+    for _ in range(20):
+        if events(out, "qa"):
+            return out
+        out = step()
+    raise AssertionError("the Q&A list did not go out")
+
+
+def test_a_shadow_muted_question_is_on_its_askers_board_and_staffs_queue_only() -> None:
+    room, step = crowd(3)
+    step.reply(lambda r: StaffAct(r, HOST, "mod.shadow", {"avatar": 1}))
+    asked = _next_qa(step, Ask(5, 1, "spam question"), Ask(6, 2, "real question"))
+    assert asked.replies[5]["ok"] and asked.replies[6]["ok"]  # the shadow-muted asker is not told
+    assert not [s for s in asked.shared if s[0] == "qa" and s[1]["text"] == "spam question"]
+    (shadowed,) = [s[1] for s in asked.shared if s[0] == "staff"]
+    assert shadowed["action"] == "shadow.post" and shadowed["params"]["kind"] == "qa"
+    out = asked
+    tops = _tops(out)
+    assert tops[(1,)] == ["real question", "spam question"] or tops[(1,)] == ["spam question", "real question"]
+    assert sorted(tops) == [(1,), (2, 3)] and tops[(2, 3)] == ["real question"]
+    queue = [s[1]["questions"] for s in out.staff if s[0] == "qa.queue"][0]
+    assert {q["text"]: q.get("shadow", False) for q in queue} == {"spam question": True, "real question": False}
+    assert [q["text"] for q in room.social.join_extras(2, step.now)["qa"]["top"]] == ["real question"]
+    assert len(room.social.join_extras(1, step.now)["qa"]["top"]) == 2
+
+
+def test_shadow_muting_hides_the_visitors_earlier_questions_too() -> None:
+    room, step = crowd(2)
+    assert step.reply(lambda r: Ask(r, 1, "asked before the mute"))["ok"]
+    step.reply(lambda r: StaffAct(r, HOST, "mod.shadow", {"avatar": 1}))
+    tops = _tops(_next_qa(step))
+    assert tops[(2,)] == [] and tops[(1,)] == ["asked before the mute"]
+
+
+def test_a_shadow_muted_visitors_reactions_reach_no_one_a_muted_one_still_reacts() -> None:
+    room, step = crowd(3)
+    step.reply(lambda r: StaffAct(r, HOST, "mod.shadow", {"avatar": 1}))
+    step.reply(lambda r: StaffAct(r, HOST, "mod.mute", {"avatar": 2}))
+    out = step(React(1, "❤️"), React(1, "🔥"), React(2, "❤️"), React(3, "❤️"))
+    (burst,) = events(out, "reactions")
+    assert burst.payload["counts"] == {"❤️": 2} and sorted(a for a, _ in burst.payload["near"]) == [2, 3]
+    assert [s[1] for s in out.shared if s[0] == "reactions"] == [{"counts": {"❤️": 2}}]
+    assert events(step(React(1, "❤️")), "reactions") == []  # nothing at all for a shadowed one alone
+
+
+def test_staff_take_a_question_down_everywhere() -> None:
+    room, step = crowd(2)
+    out = _next_qa(step, Ask(8, 1, "off-topic"))
+    qid = out.replies[8]["id"]
+    assert _tops(out)[None] == ["off-topic"]
+    out = step(StaffAct(9, HOST, "qa.delete", {"id": qid}))
+    assert out.replies[9] == {"ok": True}
+    assert ("qa.delete", {"room": "r", "id": qid}) in out.staff
+    assert [s[1]["action"] for s in out.shared if s[0] == "staff"] == ["qa.delete"]  # to every shard and node
+    log = [s[1] for s in out.staff if s[0] == "modlog"][0]
+    assert log["action"] == "qa.delete" and log["text"] == "off-topic" and log["avatar"] == 1
+    assert _tops(_next_qa(step))[None] == []
+    assert step.reply(lambda r: StaffAct(r, HOST, "qa.delete", {"id": qid}))["error"]["code"] == "not_found"
+
+
+def test_a_ban_takes_the_visitors_questions_down() -> None:
+    room, step = crowd(2)
+    step(Ask(5, 1, "mine"), Ask(6, 2, "theirs"))
+    out = step(StaffAct(7, HOST, "mod.ban", {"avatar": 1}))
+    assert out.replies[7]["ok"] and [s[0] for s in out.staff].count("qa.delete") == 1
+    assert _tops(_next_qa(step))[None] == ["theirs"]
+
+
+def test_shadowed_posts_from_another_node_reach_its_staff_flagged_and_no_visitor() -> None:
+    here, step = crowd(2)
+    there, other = crowd(1)
+    other.reply(lambda r: StaffAct(r, HOST, "mod.shadow", {"avatar": 1}))
+    shared = other(Say(5, 1, "spam", "room"), Ask(6, 1, "spam?")).shared
+    items = [Mirror(kind, payload) for kind, payload in shared]
+    assert [m.kind for m in items] == ["staff", "staff"]  # never a public chat or qa item
+    out = step(*items)
+    assert events(out, "chat") == []
+    (msg,) = [s[1] for s in out.staff if s[0] == "chat"]
+    assert msg["text"] == "spam" and msg["shadow"] is True and msg["remote"] is True
+    assert here.social.chat.history() == []
+    queue = here.social.qa.queue()
+    assert [(q["text"], q["shadow"]) for q in queue] == [("spam?", True)] and here.social.qa.top() == []
+
+
+def test_event_wide_actions_hold_in_a_room_the_visitor_has_not_been_to() -> None:
+    room, step = crowd(1)
+    typo = step.reply(lambda r: StaffAct(r, HOST, "mod.ban", {"avatar": 77, "scope": "event"}))
+    assert typo["error"]["code"] == "not_found"  # unnamed: the room it was asked in must know it
+    ack = step.reply(lambda r: StaffAct(r, HOST, "mod.ban", {"avatar": 77, "scope": "event", "name": "Troll"}))
+    assert ack == {"ok": True, "name": "Troll"}
+    assert step.reply(lambda r: Join(r, 77, "Troll", {}, "session-77"))["error"]["code"] == "banned"
+    assert room.social.mod.banned() == [{"avatar": 77, "name": "Troll", "scope": "event"}]
+    muted = step.reply(lambda r: StaffAct(r, HOST, "mod.mute", {"avatar": 78, "scope": "event", "name": "Loud"}))
+    assert muted["ok"]
+    step(Join(1, 78, "Loud", {}, "session-78"))
+    assert step.reply(lambda r: Say(r, 78, "hi", "room"))["error"]["code"] == "muted"
+    assert step.reply(lambda r: StaffAct(r, HOST, "mod.unmute", {"avatar": 78, "scope": "event"}))["ok"]
+    assert step.reply(lambda r: Say(r, 78, "hi", "room"))["ok"]

@@ -12,6 +12,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+CUE_PAST_MS = 1000  # a cue may start this long before the room's clock (the host's network delay)
+CUE_AHEAD_MS = 24 * 3600 * 1000  # ... and at most this long after it: a show is tonight, not in 2 billion years
+MAX_AT_MS = 2**53 - 1  # whatever the path (a mirrored cue too): a JS number, far below int64
+
 
 class Cue(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -43,6 +47,8 @@ class Concert:
         return self.t0 is not None
 
     def start(self, now: int) -> None:
+        if not 0 <= now <= MAX_AT_MS:
+            raise ValueError(f"start time {now} is out of range")
         self.t0 = now + int(self.setlist.lead_s * 1000)
         self._history = []
         self._plan = self._from(0, self.t0)
@@ -52,6 +58,8 @@ class Concert:
         index = next((i for i, c in enumerate(self.setlist.cues) if c.id == cue_id), None)
         if index is None:
             raise KeyError(cue_id)
+        if not 0 <= at <= MAX_AT_MS:  # its timeline is sent to everyone: it must stay encodable
+            raise ValueError(f"cue time {at} is out of range")
         if self.t0 is None:
             self.t0 = at
         self._history += [(c, t) for c, t in self._plan if t < at]

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from world.mirror import Mirror, Shared
-from world.protocol import ErrorCode, error, ok
-from world.shows.concert import Concert, Setlist
+from world.protocol import ErrorCode, WireError, error, ok
+from world.shows.concert import CUE_AHEAD_MS, CUE_PAST_MS, Concert, Setlist
 from world.social import Event, Staff
 
 
@@ -38,11 +38,11 @@ class ConcertShow:
             self.concert.start(now)
             self.shared.append(("stage", {"action": act.action, "t": now}))
         else:
-            at = int(act.params.get("at") or now + int(self.concert.setlist.lead_s * 1000))
-            if at < now - 1000:
-                return act.ref, error(ErrorCode.BAD_REQUEST, "`at` is in the past")
             try:
+                at = self._cue_at(act.params.get("at"), now)
                 self.concert.cue(act.params["cue"], at)
+            except WireError as exc:
+                return act.ref, error(exc.code, exc.message)
             except KeyError:
                 return act.ref, error(ErrorCode.NOT_FOUND, f"no cue {act.params['cue'][:64]!r} in the set list")
             self.shared.append(("stage", {"action": act.action, "t": now, "params": {"cue": act.params["cue"], "at": at}}))
@@ -51,6 +51,17 @@ class ConcertShow:
                                       "room": self.room, "id": act.params.get("cue") or self.concert.setlist.id}))
         state = self.concert.state(now)
         return act.ref, ok(t0=state["t0"], ends_at=state.get("ends_at"))
+
+    def _cue_at(self, at: int | None, now: int) -> int:
+        """When a host's cue starts (server ms; None: after the show's lead-in), held to a
+        window around the room's clock, so a typo cannot put the show years away."""
+        if at is None:
+            return now + int(self.concert.setlist.lead_s * 1000)
+        if at < now - CUE_PAST_MS:
+            raise WireError(ErrorCode.BAD_REQUEST, f"at: {at} is in the past (server time is {now})")
+        if at > now + CUE_AHEAD_MS:
+            raise WireError(ErrorCode.BAD_REQUEST, f"at: {at} is more than {CUE_AHEAD_MS // 3_600_000} h ahead (server time is {now})")
+        return int(at)
 
     def mirror(self, m: Mirror, now: int) -> None:
         """The show started or cued on another node: the same server-time timeline here."""

@@ -1,7 +1,7 @@
 // Live chat panel: the room's messages (shadow ones marked), moderation on each message's
 // sender, delete / pin, the staff input, the pinned banner and slow mode.
 
-import { $, h, clear, fmtTime, fmtLeft, nearBottom, str } from './dom.js';
+import { $, h, clear, fmtTime, fmtLeft, nearBottom, str, armed } from './dom.js';
 import { state, can } from './state.js';
 
 const MAX_ROWS = 500;
@@ -194,28 +194,57 @@ function btn(label, title, act, onclick, extra = '') {
   return h('button', { type: 'button', class: `mb ${extra}`.trim(), title, dataset: { act }, onclick }, label);
 }
 
+// A mute's or ban's reach, next to its buttons: "Room" (this one) or "Event" (every room the
+// token covers, on every node), the server's default for that action pre-selected.
+function scopeSelect(kind, name, preset) {
+  const sel = h('select', {
+    class: 'scope', dataset: { scope: kind }, 'aria-label': `${kind === 'ban' ? 'Ban' : 'Mute'} scope`,
+    title: `Where ${kind === 'ban' ? 'a ban' : 'a mute or shadow-mute'} of ${name} holds`,
+  },
+  h('option', { value: 'room', title: 'This room only' }, 'Room'),
+  h('option', { value: 'event', title: 'Every room of the event, on every node' }, 'Event'));
+  sel.value = preset;
+  return sel;
+}
+
+function where(scope) {
+  return scope === 'event' ? ' in every room' : ' in this room';
+}
+
+// What a muted / banned entry says its scope is (entries from older servers have none).
+export function scopeOf(entry, fallback) {
+  return entry && (entry.scope === 'event' || entry.scope === 'room') ? entry.scope : fallback;
+}
+
 function modBar(m, from, staff, name) {
   if (!can('moderate')) return null;
   const room = state.room;
   const avatar = from.id;
   const bar = h('div', { class: 'mod-bar', role: 'toolbar', 'aria-label': `Moderate ${name}` });
   if (!staff && typeof avatar === 'number') {
-    const mute = (min) => () => ctx.act('mod.mute', { room, avatar, minutes: min }, { label: 'Mute', ok: `Muted ${name} for ${min} min` });
+    // Where a mute or ban holds: this room, or every room of the token (docs/protocol.md).
+    const muteScope = scopeSelect('mute', name, 'room');
+    const banScope = scopeSelect('ban', name, 'event');
+    const mute = (min) => () => ctx.act('mod.mute', { room, avatar, minutes: min, scope: muteScope.value },
+      { label: 'Mute', ok: `Muted ${name} for ${min} min${where(muteScope.value)}` });
     const muteGroup = h('span', { class: 'seg', title: `Mute ${name}` },
       h('span', { class: 'seg-label' }, 'Mute'),
       ...[5, 10, 60].map((min) => btn(`${min}m`, `Mute ${name} for ${min} minutes`, `mute-${min}`, mute(min))));
-    const unmute = btn('Unmute', `Lift ${name}'s mute`, 'unmute',
-      () => ctx.act('mod.unmute', { room, avatar }, { label: 'Unmute', ok: `${name} can chat again` }));
+    const unmute = btn('Unmute', `Lift ${name}'s mute (where it holds)`, 'unmute',
+      () => ctx.act('mod.unmute', { room, avatar, scope: scopeOf(mutedEntry(avatar), 'room') },
+        { label: 'Unmute', ok: `${name} can chat again` }));
     unmute.hidden = !mutedEntry(avatar);
-    const ban = btn('Ban', `Ban ${name} from this room`, 'ban', null, 'danger');
-    armed(ban, 'Confirm ban', () => ctx.act('mod.ban', { room, avatar }, { label: 'Ban', ok: `Banned ${name}` }));
-    bar.append(muteGroup,
-      btn('Shadow', `Shadow-mute ${name}: their messages reach only themselves and staff`, 'shadow',
-        () => ctx.act('mod.shadow', { room, avatar }, { label: 'Shadow-mute', ok: `Shadow-muted ${name}` })),
+    const ban = btn('Ban', `Ban ${name}`, 'ban', null, 'danger');
+    armed(ban, 'Confirm ban', () => ctx.act('mod.ban', { room, avatar, scope: banScope.value },
+      { label: 'Ban', ok: `Banned ${name}${where(banScope.value)}` }));
+    bar.append(muteGroup, muteScope,
+      btn('Shadow', `Shadow-mute ${name}: their messages, questions and reactions reach only themselves and staff`, 'shadow',
+        () => ctx.act('mod.shadow', { room, avatar, scope: muteScope.value },
+          { label: 'Shadow-mute', ok: `Shadow-muted ${name}${where(muteScope.value)}` })),
       unmute,
       btn('Kick', `Remove ${name} from the room (they may come back)`, 'kick',
         () => ctx.act('mod.kick', { room, avatar }, { label: 'Kick', ok: `Kicked ${name}` })),
-      ban);
+      h('span', { class: 'sep' }), ban, banScope);
   }
   const pinB = btn('Pin', 'Pin this message for everyone', 'pin', () => pin(str(m.text)));
   const del = btn('Delete', 'Delete this message everywhere', 'delete',
@@ -224,20 +253,3 @@ function modBar(m, from, staff, name) {
   return bar;
 }
 
-// Destructive buttons ask for a second click within 3 s (no modal dialogs).
-function armed(b, confirmText, run) {
-  const label = b.textContent;
-  let timer = null;
-  b.addEventListener('click', () => {
-    if (b.classList.contains('armed')) {
-      clearTimeout(timer);
-      b.classList.remove('armed');
-      b.textContent = label;
-      run();
-      return;
-    }
-    b.classList.add('armed');
-    b.textContent = confirmText;
-    timer = setTimeout(() => { b.classList.remove('armed'); b.textContent = label; }, 3000);
-  });
-}

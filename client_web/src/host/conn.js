@@ -22,6 +22,7 @@ export class HostConn extends Emitter {
   connect(token) {
     if (typeof window.io !== 'function') throw new Error('socket.io client failed to load');
     this.close();
+    this.ended = '';
     this.setState('connecting');
     const s = window.io(`${this.url}/host`, {
       transports: ['websocket'],
@@ -31,6 +32,8 @@ export class HostConn extends Emitter {
     this.socket = s;
     s.on('connect', () => this.setState('live'));
     s.on('welcome', (msg) => this.emit('welcome', msg || {}));
+    // The server ends a session whose token expired or was revoked: it says why, then closes.
+    s.on('session.end', (msg) => { this.ended = String(msg?.reason || 'ended'); });
     s.on('connect_error', (err) => {
       // A refusal by the server (CONNECT_ERROR packet) is final: socket.io does not retry it.
       // A transport failure (server down) is retried by socket.io on its own.
@@ -47,8 +50,9 @@ export class HostConn extends Emitter {
       if (reason === 'io client disconnect') return;
       if (reason === 'io server disconnect') {
         // Deliberate (token expired, revoked...): socket.io does not reconnect.
-        this.setState('refused', 'the server closed this staff session');
-        this.emit('refused', 'the server closed this staff session', null);
+        const why = this.ended ? `forbidden: token ${this.ended}` : 'the server closed this staff session';
+        this.setState('refused', why);
+        this.emit('refused', why, null);
       } else {
         this.setState('reconnecting', reason);
       }

@@ -98,3 +98,21 @@ export function toast(text, { kind = 'info', ms = 4000 } = {}) {
 export function nearBottom(el, slack = 40) {
   return el.scrollHeight - el.scrollTop - el.clientHeight <= slack;
 }
+
+// Destructive buttons ask for a second click within 3 s (no modal dialogs).
+export function armed(b, confirmText, run) {
+  const label = b.textContent;
+  let timer = null;
+  b.addEventListener('click', () => {
+    if (b.classList.contains('armed')) {
+      clearTimeout(timer);
+      b.classList.remove('armed');
+      b.textContent = label;
+      run();
+      return;
+    }
+    b.classList.add('armed');
+    b.textContent = confirmText;
+    timer = setTimeout(() => { b.classList.remove('armed'); b.textContent = label; }, 3000);
+  });
+}

@@ -7,13 +7,14 @@ import { state, can, resetRoom, peekToken } from './state.js';
 import { loadRooms, renderRoomSelect, renderPicker } from './rooms.js';
 import { initChat, renderChat, renderRole, renderPin, renderSlow, addMessage, markDeleted, refreshSenders } from './chat.js';
 import { initModeration, applyLog, renderPeople, renderLog } from './moderation.js';
-import { initQa, setQuestions, renderQa } from './qa.js';
+import { initQa, setQuestions, renderQa, dropQuestion } from './qa.js';
 import { initTickets, upsertTicket, renderTickets } from './tickets.js';
 import { applyStats, renderStats } from './stats.js';
 import { initShop, loadCatalog, renderShop, applyOffer, syncOffers, noteLog, setSpotlight } from './shop.js';
 import { initShows, applyShow, renderShows, onTabShown } from './shows.js';
 import { initAnalytics, renderAnalytics, loadReport } from './analytics.js';
 import { initTabs, renderTabs } from './tabs.js';
+import { initStaff, refreshStaff, renderStaff } from './staff.js';
 
 const TOKEN_KEY = 'vetrina.host.token';
 const ROOM_KEY = 'vetrina.host.room';
@@ -121,7 +122,7 @@ conn.on('refused', (message) => {
 // "forbidden: token expired" -> shown as is, with a hint of what to do next.
 function explain(message) {
   const m = str(message, 'the server refused the connection');
-  const hint = /expir/i.test(m) ? ' Ask for a new token.'
+  const hint = /expir|revoked/i.test(m) ? ' Ask for a new token.'
     : /signature|invalid|malformed|decode|forged/i.test(m) ? ' Check that you pasted the whole token, for this server.'
       : '';
   return `${m}.${hint}`.replace(/\.\./g, '.');
@@ -135,8 +136,10 @@ conn.on('welcome', async (msg) => {
     name: str(msg.name, 'Staff'),
     role: str(msg.role),
     rooms: msg.rooms === '*' ? '*' : (Array.isArray(msg.rooms) ? msg.rooms.map(String) : []),
+    jti: str(msg.jti),
     error: '',
   });
+  if (typeof msg.exp === 'number') state.exp = msg.exp * 1000; // the server's word on it
   document.body.classList.remove('signed-out');
   document.body.dataset.role = state.role;
   $('signin').hidden = true;
@@ -150,6 +153,7 @@ conn.on('welcome', async (msg) => {
   await loadRooms();
   renderRooms();
   renderRole();
+  refreshStaff();
   // Re-watch after a reconnect; else the room asked for, the last one, or the only one.
   const ids = state.roomList.map((r) => r.id);
   const pick = [state.room, wantRoom, store()?.getItem(ROOM_KEY)].find((r) => r && ids.includes(r))
@@ -236,6 +240,7 @@ function renderAll() {
   renderShows();
   renderTabs();
   renderAnalytics();
+  renderStaff();
   document.body.classList.toggle('no-room', !state.room);
 }
 
@@ -260,6 +265,7 @@ feed('pin', (p) => {
   renderPin();
 });
 feed('qa.queue', (q) => setQuestions(q.questions));
+feed('qa.delete', (d) => dropQuestion(d.id));
 feed('ticket', (t) => upsertTicket(t));
 feed('modlog', (e) => { applyLog(e); noteLog(e); });
 feed('offer', (o) => applyOffer(o));
@@ -305,6 +311,7 @@ window.addEventListener('resize', () => { renderStats(); renderAnalytics(); rend
 
 initChat(ctx);
 initModeration(ctx);
+initStaff(ctx);
 initQa(ctx);
 initTickets(ctx);
 initShop(ctx);

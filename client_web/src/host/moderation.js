@@ -4,6 +4,7 @@
 
 import { $, h, clear, fmtTime, fmtLeft, str } from './dom.js';
 import { state, can } from './state.js';
+import { scopeOf } from './chat.js';
 
 const MAX_LOG = 200;
 let ctx = null;
@@ -37,14 +38,14 @@ export function applyLog(e) {
   let touched = false;
   if ((a === 'mute' || a === 'shadow') && typeof avatar === 'number') {
     const minutes = Number(e.minutes) || (a === 'shadow' ? 60 : 10);
-    const entry = { ...people, until: (Number(e.t) || ctx.now()) + minutes * 60_000, shadow: a === 'shadow' };
+    const entry = { ...people, until: (Number(e.t) || ctx.now()) + minutes * 60_000, shadow: a === 'shadow', scope: scopeOf(e, 'room') };
     state.muted = state.muted.filter((m) => m.avatar !== avatar).concat(entry);
     touched = true;
   } else if (a === 'unmute') {
     state.muted = state.muted.filter((m) => m.avatar !== avatar);
     touched = true;
   } else if (a === 'ban' && typeof avatar === 'number') {
-    if (!state.banned.some((b) => b.avatar === avatar)) state.banned.push(people);
+    state.banned = state.banned.filter((b) => b.avatar !== avatar).concat({ ...people, scope: scopeOf(e, 'event') });
     touched = true;
   } else if (a === 'unban') {
     state.banned = state.banned.filter((b) => b.avatar !== avatar);
@@ -68,10 +69,12 @@ export function renderPeople() {
     muted.append(h('li', { class: 'person', dataset: { avatar: String(m.avatar) } },
       h('span', { class: 'who' }, name),
       h('span', { class: `tag ${m.shadow ? 'shadow' : 'muted'}` }, m.shadow ? 'shadow' : 'muted'),
+      scopeTag(scopeOf(m, 'room')),
       h('span', { class: 'until', title: m.until ? `until ${fmtTime(m.until)}` : '' }, m.until ? `${fmtLeft(m.until)} left` : ''),
       mod ? h('button', {
         type: 'button', class: 'mb', dataset: { act: 'unmute' }, title: `Lift ${name}'s mute`,
-        onclick: () => ctx.act('mod.unmute', { room: state.room, avatar: m.avatar }, { label: 'Unmute', ok: `${name} can chat again` }),
+        onclick: () => ctx.act('mod.unmute', { room: state.room, avatar: m.avatar, scope: scopeOf(m, 'room') },
+          { label: 'Unmute', ok: `${name} can chat again` }),
       }, 'Unmute') : null));
   }
   if (!state.muted.length) muted.append(h('li', { class: 'empty' }, 'Nobody is muted.'));
@@ -83,13 +86,21 @@ export function renderPeople() {
     banned.append(h('li', { class: 'person', dataset: { avatar: String(b.avatar) } },
       h('span', { class: 'who' }, name),
       h('span', { class: 'tag banned' }, 'banned'),
+      scopeTag(scopeOf(b, 'room')),
       h('span', { class: 'until' }),
       mod ? h('button', {
         type: 'button', class: 'mb', dataset: { act: 'unban' }, title: `Let ${name} back in`,
-        onclick: () => ctx.act('mod.unban', { room: state.room, avatar: b.avatar }, { label: 'Unban', ok: `${name} may come back` }),
+        onclick: () => ctx.act('mod.unban', { room: state.room, avatar: b.avatar, scope: scopeOf(b, 'room') },
+          { label: 'Unban', ok: `${name} may come back` }),
       }, 'Unban') : null));
   }
   if (!state.banned.length) banned.append(h('li', { class: 'empty' }, 'Nobody is banned.'));
+}
+
+function scopeTag(scope) {
+  return scope === 'event'
+    ? h('span', { class: 'tag scope-event', title: 'Holds in every room of the event' }, 'whole event')
+    : h('span', { class: 'tag scope-room', title: 'Holds in this room only' }, 'this room');
 }
 
 // ---- log ------------------------------------------------------------------------------
@@ -98,7 +109,7 @@ const VERB = {
   mute: 'muted', shadow: 'shadow-muted', unmute: 'unmuted', kick: 'kicked', ban: 'banned',
   unban: 'unbanned', slow: 'set slow mode', pin: 'pinned', unpin: 'unpinned', delete: 'deleted a message',
   answer: 'answered', 'qa.answer': 'answered', reply: 'replied to', 'assist.reply': 'replied to', chat: 'posted',
-  spotlight: 'spotlighted', 'offer.start': 'started a drop of',
+  spotlight: 'spotlighted', 'offer.start': 'started a drop of', 'qa.delete': 'took down a question by',
 };
 
 function describe(e) {
@@ -110,6 +121,7 @@ function describe(e) {
   if (who) parts.push(who);
   if ((a === 'mute' || a === 'shadow') && e.minutes) parts.push(`for ${e.minutes} min`);
   if (a === 'slow') parts.push(e.seconds ? `to ${e.seconds} s` : 'off');
+  if (e.scope === 'event') parts.push('in every room');
   return parts.join(' ');
 }
 

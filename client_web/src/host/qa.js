@@ -1,4 +1,6 @@
-// Q&A queue: every question of the room, most votes first, with an answer box.
+// Q&A queue: every question of the room, most votes first, with an answer box and (hosts,
+// moderators) a Delete that takes it off every visitor's board. Questions asked while
+// shadow-muted are marked: only staff and their asker see them.
 
 import { $, h, clear, fmtTime, str } from './dom.js';
 import { state, can } from './state.js';
@@ -7,6 +9,13 @@ let ctx = null;
 const drafts = new Map(); // question id -> text being typed (survives re-renders)
 
 export function initQa(c) { ctx = c; }
+
+// `qa.delete {"room", "id"}` (feed) or our own delete's ack: off the queue at once.
+export function dropQuestion(id) {
+  const before = state.qa.length;
+  state.qa = state.qa.filter((q) => q.id !== id);
+  if (state.qa.length !== before) renderQa();
+}
 
 export function setQuestions(list) {
   state.qa = Array.isArray(list) ? list.filter((q) => q && q.id !== undefined) : [];
@@ -46,10 +55,23 @@ function row(q) {
       h('div', { class: 'q-meta' },
         h('span', { class: 'who' }, str(from.name, 'visitor')),
         h('time', null, fmtTime(q.t)),
-        answered ? h('span', { class: 'tag answered' }, '✓ answered') : null),
+        answered ? h('span', { class: 'tag answered' }, '✓ answered') : null,
+        q.shadow ? h('span', { class: 'tag hidden-msg', title: 'Asked while shadow-muted: only staff and the asker see it' }, 'hidden from room') : null,
+        can('deleteQuestion') ? deleteButton(q) : null),
       answered ? h('div', { class: 'q-answer' }, str(q.answer)) : null,
       answered ? null : answerBox(q)));
   return li;
+}
+
+function deleteButton(q) {
+  return h('button', {
+    type: 'button', class: 'mb danger q-delete', dataset: { act: 'qa-delete' },
+    title: 'Take this question off the board for everyone',
+    onclick: async () => {
+      const ack = await ctx.act('qa.delete', { room: state.room, id: q.id }, { label: 'Delete question', ok: 'Question taken down' });
+      if (ack.ok) dropQuestion(q.id);
+    },
+  }, 'Delete');
 }
 
 function answerBox(q) {

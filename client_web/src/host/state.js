@@ -4,11 +4,13 @@
 const ROLE_CAN = {
   moderate: ['host', 'moderator'], // chat (staff message), chat.pin, chat.delete, mod.*
   answer: ['host', 'moderator', 'operator'], // qa.answer
+  deleteQuestion: ['host', 'moderator'], // qa.delete
   reply: ['host', 'operator'], // assist.reply
   watch: ['host', 'moderator', 'operator'], // host.watch, stats.watch
   shop: ['host'], // spotlight, offer.start
   shows: ['host'], // show.start, wheel.open, wheel.spin, concert.cue
   analytics: ['host', 'moderator', 'operator'], // stats (via host.watch), GET /api/rooms/{room}/analytics
+  staff: ['host'], // staff.list, staff.revoke
 };
 
 export const state = {
@@ -19,6 +21,7 @@ export const state = {
   role: '',
   rooms: [], // the token's rooms: list of ids, or '*'
   exp: null, // token expiry (ms), decoded for display only — the server decides
+  jti: '', // the token's id (what `staff.revoke` takes)
   roomList: [], // RoomInfo from GET /api/rooms, filtered to the token's rooms
   room: null, // id of the room picked (watched, or being watched)
   watching: null, // id of the room whose host.watch ack arrived
