@@ -171,6 +171,7 @@ def create_app(settings: Settings) -> web.Application:
         yield
         tallies.cancel()
         await asyncio.gather(tallies, return_exceptions=True)
+        await gateway.settle()
         await cluster.close()  # after every client was told to go: what they were acked is published
 
     async def room_tasks(app: web.Application) -> AsyncIterator[None]:

@@ -261,6 +261,12 @@ class VisitorGateway(Namespace):
         if self.cluster is not None:
             self._spawn(self.cluster.save_session(v))
 
+    async def settle(self, timeout_s: float = 2.0) -> None:
+        """Let the session writes still in flight finish (before the cluster closes its pool:
+        a write started after that would open a connection nobody closes)."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout_s)
+
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)

@@ -363,8 +363,9 @@ async def test_moderation_as_the_visitor_sees_it(
     assert await cp.page.is_hidden("#overlay")
     page_id = await cp.vetrina("v.selfId")
 
-    # Banned: the same, and this room refuses us from now on (the picker says so).
-    assert (await mod.call("mod.ban", {"room": room, "avatar": page_id}))["ok"]
+    # Banned from this room (bans default to the whole event): the same, and this room refuses
+    # us from now on (the picker says so).
+    assert (await mod.call("mod.ban", {"room": room, "avatar": page_id, "scope": "room"}))["ok"]
     await cp.page.wait_for_selector("#overlay:not([hidden])", timeout=5000)
     assert "banned" in (await cp.page.text_content("#join-error") or "").lower()
     await cp.page.wait_for_selector(f'#room-list input[value="{room}"]:checked', timeout=5000)
