@@ -24,7 +24,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from world.grid import SpatialGrid  # noqa: E402
+from world.core.grid import SpatialGrid  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

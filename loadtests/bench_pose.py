@@ -39,8 +39,8 @@ def measure(vr_share: float, n: int, ticks: int, warmup: int, seed: int) -> dict
     import numpy as np
 
     from server.packets import TickEncoder
-    from world.room import Join, Moves, Room
-    from world.scene import RoomConfig, Scene
+    from world.core.room import Join, Moves, Room
+    from world.core.scene import RoomConfig, Scene
 
     rng = np.random.default_rng(seed)
     scene = Scene(bounds=((-60, 0, -40), (60, 6, 40)), spawn=[(0, 0, 0)])
@@ -72,7 +72,7 @@ def measure(vr_share: float, n: int, ticks: int, warmup: int, seed: int) -> dict
         moves = np.column_stack([ids, pos, heading, np.full(n, seq), np.full(n, now - 5)])
         inbox: list[Any] = [Moves(moves)]
         if len(vr):
-            from world.room import Poses
+            from world.core.room import Poses
 
             rows = []
             for _ in range(2):  # 20 poses/s at 10 Hz

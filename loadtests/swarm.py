@@ -32,8 +32,8 @@ import msgpack
 import numpy as np
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-from world.interest import RECORD
-from world.scene import Scene
+from world.core.interest import RECORD
+from world.core.scene import Scene
 from world.wander import Wanderer
 
 EVENT, ACK, CONNECT = 2, 3, 0

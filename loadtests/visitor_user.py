@@ -22,8 +22,8 @@ from locust.exception import StopUser
 
 from loadtests.locust_config import ACK_TIMEOUT_S, MAX_CORRECTIONS_PER_MIN, ROOM
 from loadtests.protocol_user import ProtocolUser, VetrinaFailure
-from world.interest import decode_records
-from world.scene import Scene
+from world.core.interest import decode_records
+from world.core.scene import Scene
 
 
 # ---- move -> seen latency, shared by every user of this Locust process (gevent) ------------

@@ -26,13 +26,13 @@ from server.revocations import Revocations
 from server.engines import InlineEngine, ProcessEngine, RoomEngine
 from server.runner import RoomRunner, now_ms
 from server.shards import AudienceShards
-from world.analytics import Analytics, add_tallies, to_csv
-from world.mirror import Mirror
+from world.insight.analytics import Analytics, add_tallies, to_csv
+from world.replication.mirror import Mirror
 from world.protocol import RevokeRequest
-from world.room import AnalyticsAsk, Handover
-from world.scene import RoomConfig, load_rooms
-from world.visitors import Visitors
-from world.wordfilter import WordFilter
+from world.core.room import AnalyticsAsk, Handover
+from server.assets import load_rooms, load_wordfilter
+from world.core.scene import RoomConfig
+from server.visitors import Visitors
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def create_app(settings: Settings) -> web.Application:
     fastio.configure(sio.eio, compression=settings.ws_compression, slow_client_bytes=settings.slow_client_bytes)
     rooms: dict[str, RoomRunner] = {}
     visitors = Visitors(grace_ms=int(settings.resume_grace_s * 1000))
-    words = WordFilter.load(settings.wordfilter)
+    words = load_wordfilter(settings.wordfilter)
     gateway = VisitorGateway(
         sio, rooms, visitors, metrics, move_rate=settings.move_rate, move_burst=settings.move_burst,
         chat_rate=settings.chat_rate, chat_burst=settings.chat_burst,

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from server.runner import RoomRunner
-from world.commerce import CommerceAct
+from world.commerce.shop import CommerceAct
 from world.shows.concert_show import ConcertAct
 from world.shows.wheel_show import WheelAct
-from world.social import Staff
+from world.social.layer import Staff
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from server.auth import DEFAULT_SECRET, ROLES, mint, parse_ttl, token_id
 from server.config import Settings
 from server.app import InsecureSecret
-from world.scene import RoomFileError
+from server.assets import RoomFileError
 
 
 def _run(main: Coroutine[Any, Any, None]) -> None:

@@ -78,8 +78,8 @@ from redis.exceptions import ConnectionError, RedisError
 
 from server.metrics import Metrics
 from server.runner import now_ms
-from world.mirror import KINDS, Mirror
-from world.visitors import Visitor
+from world.replication.mirror import KINDS, Mirror
+from server.visitors import Visitor
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import socketio
 
-from world.scene import Scene
+from world.core.scene import Scene
 from world.wander import Wanderer
 
 log = logging.getLogger(__name__)

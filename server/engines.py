@@ -2,7 +2,7 @@
 
 A runner hands its engine the tick's inputs and gets back a :class:`StepResult`: the replies,
 the corrections and every viewer's tick already encoded as a socket.io packet. The engine is
-the only thing that touches the :class:`world.room.Room`.
+the only thing that touches the :class:`world.core.room.Room`.
 
 ``ProcessEngine`` is the default for ``vetrina serve``: one spawned worker process per room,
 so a big room's tick runs on another core while the event loop keeps reading and writing
@@ -28,8 +28,8 @@ from typing import Any, NamedTuple, Protocol
 
 from server.packets import TickEncoder, event_packet
 from world.protocol import ErrorCode, error
-from world.room import Input, Room
-from world.scene import RoomConfig
+from world.core.room import Input, Room
+from world.core.scene import RoomConfig
 
 log = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ from server.metrics import Metrics
 from server.packets import MALFORMED_EVENT
 from server.runner import RoomRunner, now_ms
 from server.shards import AudienceShards
-from world.commerce import CartAdd, CartGet, OfferSettled, ProductTry, ProductView
-from world.mirror import Mirror
+from world.commerce.shop import CartAdd, CartGet, OfferSettled, ProductTry, ProductView
+from world.replication.mirror import Mirror
 from world.protocol import (
     AskRequest,
     AssistRequest,
@@ -50,12 +50,12 @@ from world.protocol import (
     WireError,
     ok,
 )
-from world.ratelimit import TokenBucket
-from world.room import Attach, Detach, Input, Join, Leave, SetPose
+from server.ratelimit import TokenBucket
+from world.core.room import Attach, Detach, Input, Join, Leave, SetPose
 from world.shows.wheel_show import PlaceBet
-from world.social import Ask, AssistAsk, React, Say, Vote
-from world.visitors import Arrival, Visitor, Visitors
-from world.wordfilter import WordFilter
+from world.social.layer import Ask, AssistAsk, React, Say, Vote
+from server.visitors import Arrival, Visitor, Visitors
+from world.social.wordfilter import WordFilter
 
 log = logging.getLogger(__name__)
 

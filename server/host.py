@@ -26,7 +26,7 @@ from server.metrics import Metrics
 from server.revocations import Revocations
 from server.runner import RoomRunner, now_ms
 from server.shards import AudienceShards
-from world.assistant import ticket_room
+from world.social.assistant import ticket_room
 from world.protocol import (
     AnswerRequest,
     ConcertCueRequest,
@@ -50,11 +50,11 @@ from world.protocol import (
     WireError,
     ok,
 )
-from world.commerce import CommerceAct
+from world.commerce.shop import CommerceAct
 from world.shows.concert_show import ConcertAct
 from world.shows.wheel_show import WheelAct
-from world.social import Staff, StaffAct, default_scope
-from world.wordfilter import WordFilter
+from world.social.layer import Staff, StaffAct, default_scope
+from world.social.wordfilter import WordFilter
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Handlers never touch room state; they append to the room's inbox (bounded) and, 
 requests that need an answer (``join``, ``leave``), wait on a future the tick resolves.
 The room's engine (``server/engines.py``: a worker process by default) steps the room and
 returns every viewer's packet ready to send; the runner resolves the waiting requests and
-writes the packets. After each tick the load governor (``world/load.py``) may change the
+writes the packets. After each tick the load governor (``server/load.py``) may change the
 room's detail level or tick rate.
 
 Overload policy: a full inbox drops moves and VR poses (counted) but still accepts joins and leaves; a
@@ -26,11 +26,11 @@ import numpy as np
 from server.engines import RoomEngine, RoomWorkerDied, StepResult
 from server.metrics import Metrics
 from server.packets import event_packet
-from world.commerce import OfferSettled
-from world.load import LoadGovernor
+from world.commerce.shop import OfferSettled
+from server.load import LoadGovernor
 from world.protocol import ErrorCode, error
-from world.room import Attach, Detail, Input, Move, Moves, Poses, SetPose
-from world.scene import RoomConfig
+from world.core.room import Attach, Detail, Input, Move, Moves, Poses, SetPose
+from world.core.scene import RoomConfig
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +101,9 @@ class RoomRunner:
         self.stats: dict[str, Any] = {}  # the social layer's numbers as of the last tick
         self._metrics = metrics
         self._inbox: list[Input] = []
-        self._moves = array("d")  # this tick's moves, 7 numbers each (see world.room.Moves)
+        self._moves = array("d")  # this tick's moves, 7 numbers each (see world.core.room.Moves)
         self._moves_limit = 7 * inbox_limit
-        self._poses = array("d")  # this tick's VR poses, 23 numbers each (see world.room.Poses)
+        self._poses = array("d")  # this tick's VR poses, 23 numbers each (see world.core.room.Poses)
         self._poses_limit = 23 * inbox_limit
         self._dropped_full = metrics.dropped.labels(self.id, "inbox_full")
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
@@ -250,7 +250,7 @@ class RoomRunner:
         self._inbox[:0] = (self._rejoin(self) if self._rejoin is not None else []) + settle
 
     def _adapt(self, utilisation: float, lag_periods: float, now_s: float) -> None:
-        """Degrade (or restore) detail when the room runs hot (or cool): see world.load."""
+        """Degrade (or restore) detail when the room runs hot (or cool): see server.load."""
         before = self.governor.level
         level = self.governor.update(utilisation, lag_periods, now_s)
         if level != before:

@@ -4,10 +4,10 @@ several simulations of at most that many avatars, each in its own worker process
 A visitor joining the room is placed in the fullest shard that has room, so shards fill one
 after another and avatars meet the crowd rather than an empty copy; a new shard starts when
 every shard is full. Positions stay inside a shard. Everything that makes the shards one event
-— the shared items of :mod:`world.mirror`: room chat, reaction counts, the stage, drops and
+— the shared items of :mod:`world.replication.mirror`: room chat, reaction counts, the stage, drops and
 their stock, Q&A, moderation — is copied to every sibling shard (and, with ``--redis``, to
 the other nodes). A shard that starts late first replays what was shared so far (the chat
-history, the running show, the drops, the bans: :class:`world.replay.Replay`, compacted to the
+history, the running show, the drops, the bans: :class:`world.replication.replay.Replay`, compacted to the
 latest state per key), so it joins the event where it stands.
 
 The same copy, kept here in the server process, brings back a shard whose worker process
@@ -27,10 +27,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from server.runner import RoomRunner, now_ms
-from world.commerce import OfferSettled
-from world.mirror import Mirror
-from world.replay import Replay
-from world.room import Input
+from world.commerce.shop import OfferSettled
+from world.replication.mirror import Mirror
+from world.replication.replay import Replay
+from world.core.room import Input
 
 
 class LocalLedger:

@@ -7,7 +7,7 @@ import math
 from types import ModuleType
 
 from tests.conftest import ROOT, AppServer, Visitor, eventually
-from world.interest import decode_records
+from world.core.interest import decode_records
 
 
 def example() -> ModuleType:
@@ -39,7 +39,7 @@ async def test_the_native_example_joins_walks_and_sees_another_avatar(server: Ap
 def test_pose_decoding_in_the_example_matches_the_server() -> None:
     import numpy as np
 
-    from world.pose import check_pose, encode_quats, quantize_parts
+    from world.core.pose import check_pose, encode_quats, quantize_parts
 
     flags, values = check_pose({"head": [0.1, 1.6, -0.2, 0, math.sqrt(0.5), 0, math.sqrt(0.5)]})
     part = quantize_parts(values[None])[0][:10].tobytes()

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from world.pose import PoseError, check_pose
+from world.core.pose import PoseError, check_pose
 
 MAX_PAYLOAD_BYTES = 64 * 1024  # larger payloads are answered with bad_request, never parsed
 MAX_SEQ = 2**53 - 1  # what a JS number holds exactly
@@ -164,7 +164,7 @@ class PoseRequest(BaseModel):
         return self
 
     def parts(self) -> tuple[int, Any]:
-        """``(flags, values)`` as :func:`world.pose.check_pose` gives them (quaternions normalised)."""
+        """``(flags, values)`` as :func:`world.core.pose.check_pose` gives them (quaternions normalised)."""
         return self._checked
 
 
@@ -276,7 +276,7 @@ class TargetRequest(RoomRequest):
 
 class ScopedTargetRequest(TargetRequest):
     """``mod.mute`` / ``mod.shadow`` / ``mod.unmute`` / ``mod.ban`` / ``mod.unban``: this room, or
-    every room the staff token covers (None: the action's default, world.social.default_scope)."""
+    every room the staff token covers (None: the action's default, world.social.layer.default_scope)."""
 
     scope: Literal["room", "event"] | None = None
 

@@ -12,8 +12,8 @@ import random
 
 import numpy as np
 
-from world.movement import MovementRules
-from world.scene import Scene
+from world.core.movement import MovementRules
+from world.core.scene import Scene
 
 Vec = tuple[float, float, float]
 

@@ -17,11 +17,11 @@ from server.config import ASSETS, Settings
 from server.engines import InlineEngine, ProcessEngine
 from server.packets import VetrinaPacket, event_packet
 from tests.conftest import AppServer, LiveServer, StaffClient, Visitor, eventually
-from world.commerce import CartGet
-from world.room import Join
-from world.scene import load_rooms
+from world.commerce.shop import CartGet
+from world.core.room import Join
+from server.assets import load_rooms
 from world.shows.concert_show import ConcertAct
-from world.social import Staff
+from world.social.layer import Staff
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -136,7 +136,7 @@ async def test_a_flooding_client_is_throttled_and_others_do_not_notice(
     assert flood.sio.connected and calm.sio.connected and calm.corrections == []
 
     def watcher_sees_calm_arrive() -> bool:
-        from world.interest import decode_records
+        from world.core.interest import decode_records
 
         for t in watcher.ticks:
             r = decode_records(t["pos"])

@@ -406,7 +406,7 @@ def _balance(node: AppServer, avatar: int) -> int | None:
 def _positions(v: Visitor, avatar: int) -> list[bytes]:
     import numpy as np
 
-    from world.interest import RECORD
+    from world.core.interest import RECORD
 
     return [b for t in v.ticks for b in [t["pos"]] if avatar in np.frombuffer(b, RECORD)["id"]]
 

@@ -9,8 +9,8 @@ import pytest
 
 from server.config import ASSETS
 from server.engines import InlineEngine, ProcessEngine, RoomWorkerDied
-from world.room import Join, Move
-from world.scene import load_rooms
+from world.core.room import Join, Move
+from server.assets import load_rooms
 
 CONFIG = next(r for r in load_rooms(ASSETS / "rooms") if r.id == "studio")
 

@@ -13,8 +13,8 @@ import pytest
 from server.config import Settings
 from tests.conftest import TEST_SECRET, AppServer, Visitor, eventually
 from tests.server.test_bad_input import metric, metrics_text
-from world.interest import decode_records as decode_positions
-from world.pose import HEAD, LEFT, RIGHT, PoseRecord, decode_records
+from world.core.interest import decode_records as decode_positions
+from world.core.pose import HEAD, LEFT, RIGHT, PoseRecord, decode_records
 
 IDENTITY = [0.0, 0.0, 0.0, 1.0]
 S = math.sqrt(0.5)

@@ -8,7 +8,7 @@ import pytest
 
 from server.config import Settings
 from tests.conftest import AppServer, Visitor, eventually
-from world.interest import decode_records
+from world.core.interest import decode_records
 
 
 @pytest.fixture

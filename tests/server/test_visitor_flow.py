@@ -6,7 +6,7 @@ import asyncio
 import math
 
 from tests.conftest import AppServer, Visitor, eventually
-from world.interest import decode_records
+from world.core.interest import decode_records
 
 
 async def test_welcome_then_join_returns_room_info(server: AppServer, visitors: list[Visitor]) -> None:

@@ -7,8 +7,8 @@ import random
 import numpy as np
 
 from server.config import ASSETS
-from world.movement import MovementRules
-from world.scene import load_rooms
+from world.core.movement import MovementRules
+from server.assets import load_rooms
 from world.wander import Wanderer
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from world.mirror import Mirror, Shared
+from world.replication.mirror import Mirror, Shared
 from world.protocol import ErrorCode, WireError, error, ok
 from world.shows.concert import CUE_AHEAD_MS, CUE_PAST_MS, Concert, Setlist
-from world.social import Event, Staff
+from world.social.layer import Event, Staff
 
 
 @dataclass(slots=True)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from world.mirror import Mirror, Shared
+from world.replication.mirror import Mirror, Shared
 from world.protocol import ErrorCode, error, ok
 from world.shows.wheel import Bet, Wheel, WheelError
-from world.social import Event, Staff
+from world.social.layer import Event, Staff
 
 
 @dataclass(slots=True)
