@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from server.runner import RoomRunner
@@ -38,7 +38,7 @@ def everywhere(room: str) -> bool:
     return True
 
 
-async def run(rooms: dict[str, RoomRunner], owns: Callable[[str], bool] = everywhere) -> None:
+async def run(rooms: Mapping[str, RoomRunner], owns: Callable[[str], bool] = everywhere) -> None:
     """Keep the demo's shows going in the rooms this node ``owns`` (with several nodes, the
     room's owner drives it and the other nodes mirror its stage)."""
     loop = asyncio.get_running_loop()

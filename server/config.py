@@ -30,7 +30,10 @@ class Settings(BaseSettings):
     )
     move_rate: float = Field(default=30.0, gt=0, description="moves per second a client may send before throttling")
     move_burst: float = Field(default=30.0, gt=0)
-    inbox_limit: int = Field(default=50_000, ge=100, description="queued inputs per room before moves are dropped")
+    inbox_limit: int = Field(
+        default=50_000, ge=1,
+        description="inputs queued per room and tick before new ones are refused (joins and leaves always get in)",
+    )
     request_timeout_s: float = Field(default=5.0, gt=0)
     ping_interval_s: float = 20.0
     ping_timeout_s: float = 20.0

@@ -49,6 +49,7 @@ class StepResult(NamedTuple):
     stats: dict[str, Any] = {}
     more: bool = False  # more of this tick's packets follow, as Parts (see RoomEngine.more)
     shared: list[tuple[str, dict[str, Any]]] = []  # for this room's shards on other nodes (world/mirror.py)
+    rejected: dict[str, tuple[int, str]] = {}  # items from other shards that did not parse: kind -> (n, first reason)
 
 
 class Part(NamedTuple):
@@ -110,7 +111,7 @@ def run_step(room: Room, now: int, inbox: list[Input], parts: int = 1) -> Iterat
     packets = _tick_packets(room, out.t, out.n, parts)
     yield StepResult(
         out.replies, out.corrections, next(packets), room.occupancy, time.perf_counter() - started,
-        events, out.staff, out.removed, out.stats, parts > 1, out.shared,
+        events, out.staff, out.removed, out.stats, parts > 1, out.shared, out.rejected,
     )
     for i in range(2, parts + 1):
         yield Part(next(packets), i == parts, time.perf_counter() - started)

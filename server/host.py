@@ -20,12 +20,13 @@ from typing import Any
 import socketio
 from pydantic import BaseModel, ValidationError
 
+from server.directory import RoomDirectory
 from server.auth import MAX_TOKEN_TTL_S, AuthError, StaffClaims, verify
 from server.handlers import Handler, Namespace, Reply, first_error
 from server.metrics import Metrics
 from server.revocations import Revocations
 from server.runner import RoomRunner, now_ms
-from server.shards import AudienceShards
+from server.tasks import TaskSet
 from world.social.assistant import ticket_room
 from world.protocol import (
     AnswerRequest,
@@ -62,6 +63,9 @@ log = logging.getLogger(__name__)
 StaffInput = StaffAct | CommerceAct | WheelAct | ConcertAct
 
 STATS_EVERY_S = 1.0
+STAFF_LIMIT = 5_000  # staff sessions on one node
+EMITS_LIMIT = 10_000  # staff welcomes and session ends in flight
+CONSOLE_BACKLOG = 64  # packets queued for one console before it is let go (as visitors: fastio.py)
 
 
 @dataclass(slots=True)
@@ -71,6 +75,7 @@ class StaffSession:
     stats: set[str] = field(default_factory=set)  # rooms whose stats it gets
     since: int = 0  # server ms it signed in
     ends: asyncio.Task[None] | None = None  # ends the session when the token expires
+    shed: bool = False  # let go for not reading its feed (see HostGateway._shed_laggards)
 
 
 def feed_room(room: str) -> str:
@@ -89,25 +94,29 @@ class HostGateway(Namespace):
     def __init__(
         self,
         sio: socketio.AsyncServer,
-        rooms: dict[str, RoomRunner],
+        directory: RoomDirectory,
         metrics: Metrics,
         *,
         secret: str,
         words: WordFilter | None = None,
-        shards: dict[str, AudienceShards] | None = None,
         revocations: Revocations | None = None,
     ) -> None:
         super().__init__(metrics)
         self.revocations = revocations or Revocations(Path("data"))
         self.revocations.on_revoke(self._revoked)
         self.sio = sio
-        self.rooms = rooms  # room id -> its primary shard: staff act there, it mirrors to the rest
-        self.shards = shards if shards is not None else {}
+        # room id -> its primary shard (staff act there, it mirrors to the rest), and its shards
+        self.directory = directory
         self._secret = secret
         self.words = words or WordFilter([])
         self._staff: dict[str, StaffSession] = {}
         self._watchers: dict[str, int] = {}  # room -> staff sockets watching its feed
-        self._tasks: set[asyncio.Task[None]] = set()
+        # Overload policy: one timer per staff session (ends it when its token expires); at
+        # STAFF_LIMIT sessions a new staff connection is refused `unavailable` (counted).
+        self._timers = TaskSet("staff_timers", STAFF_LIMIT, metrics)
+        # Welcomes and session ends, done in a moment: beyond EMITS_LIMIT at once one is skipped
+        # (counted); a revoked or expired token still cannot act (checked on every action).
+        self._emits = TaskSet("staff_emits", EMITS_LIMIT, metrics)
         self.handlers: dict[str, tuple[type[BaseModel], Handler]] = {
             "host.watch": (RoomRequest, self.watch),
             "host.unwatch": (RoomRequest, self.unwatch),
@@ -156,19 +165,20 @@ class HostGateway(Namespace):
             raise socketio.exceptions.ConnectionRefusedError(
                 f"forbidden: {reason}", {"code": ErrorCode.FORBIDDEN.value}
             ) from None
+        if self._timers.full:
+            self._count_rejected("host:connect", ErrorCode.UNAVAILABLE)
+            raise socketio.exceptions.ConnectionRefusedError(
+                "unavailable: too many staff sessions on this node", {"code": ErrorCode.UNAVAILABLE.value}
+            )
         session = self._staff[sid] = StaffSession(claims, since=now_ms())
-        session.ends = self._spawn(self._end_at_expiry(sid, claims.exp))
+        session.ends = self._timers.spawn(self._end_at_expiry(sid, claims.exp))
         self.metrics.connections.labels(self.namespace).inc()
         log.info("staff %r (%s) connected", claims.name, claims.role)
         # after socket.io has sent its CONNECT packet (after we return)
-        self._spawn(self.sio.emit("welcome", {**claims.wire(), "jti": claims.jti, "exp": claims.exp, "t": now_ms()},
-                                  to=sid, namespace=self.namespace))
+        self._emits.spawn(self._emit("welcome", {**claims.wire(), "jti": claims.jti, "exp": claims.exp, "t": now_ms()}, sid))
 
-    def _spawn(self, coro: Any) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+    async def _emit(self, event: str, payload: dict[str, Any], sid: str) -> None:
+        await self.sio.emit(event, payload, to=sid, namespace=self.namespace)
 
     async def _end_at_expiry(self, sid: str, exp: int) -> None:
         """Tell the console and close the session when its token expires (sleeping in steps:
@@ -195,7 +205,7 @@ class HostGateway(Namespace):
         """A token was revoked (here or on another node): its sessions end now."""
         for sid, session in list(self._staff.items()):
             if session.claims.jti == jti:
-                self._spawn(self._end(sid, "revoked"))
+                self._emits.spawn(self._end(sid, "revoked"))
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
         session = self._staff.pop(sid, None)
@@ -219,7 +229,7 @@ class HostGateway(Namespace):
             raise WireError(ErrorCode.FORBIDDEN, f"a {session.claims.role} may not {action}")
         if not session.claims.covers(room):
             raise WireError(ErrorCode.FORBIDDEN, f"your token does not cover room {room[:64]!r}")
-        runner = self.rooms.get(room)
+        runner = self.directory.get(room)
         if runner is None:
             raise WireError(ErrorCode.NOT_FOUND, f"no room {room[:64]!r}")
         return session, runner
@@ -287,8 +297,8 @@ class HostGateway(Namespace):
             if not first_ok:
                 return reply
             params = {**params, "name": (reply or {}).get("name")}
-        others = [room for room in self.rooms if room != asked and session.claims.covers(room)]
-        replies = await asyncio.gather(*(self._request(self.rooms[room], session, action, params) for room in others))
+        others = [room for room in self.directory if room != asked and session.claims.covers(room)]
+        replies = await asyncio.gather(*(self._request(self.directory[room], session, action, params) for room in others))
         done = ([asked] if first_ok else []) + [room for room, r in zip(others, replies) if r and r.get("ok")]
         if not done:
             return reply
@@ -375,7 +385,7 @@ class HostGateway(Namespace):
         session, runner = self._authorise(sid, "assist.reply", room)
         params = {"ticket": req.ticket, "text": req.text}
         reply = await self._request(runner, session, "assist.reply", params)
-        shards = self.shards.get(room)
+        shards = self.directory.audience(room)
         for other in shards.runners[1:] if shards is not None else []:  # the ticket is where its visitor is
             refusal: dict[str, Any] = (reply or {}).get("error") or {}
             if refusal.get("code") != ErrorCode.NOT_FOUND.value:
@@ -388,16 +398,31 @@ class HostGateway(Namespace):
     async def feed(self, room: str, event: str, payload: dict[str, Any]) -> None:
         """A room's staff message (chat, ticket, modlog ...) to the consoles watching it."""
         if self._watchers.get(room):
+            self._shed_laggards(room, feed_room(room))
             await self.sio.emit(event, payload, room=feed_room(room), namespace=self.namespace)
+
+    def _shed_laggards(self, room: str, channel: str) -> None:
+        """Overload policy for a console that stops reading: socket.io would queue every
+        emit for it without end; past CONSOLE_BACKLOG queued packets its session ends
+        (counted in vetrina_dropped_inputs_total{reason="slow_console"}); the console signs
+        in again and a `host.watch` gives it the room as it stands."""
+        for sid, eio_sid in list(self.sio.manager.get_participants(self.namespace, channel)):
+            sock = self.sio.eio.sockets.get(eio_sid)
+            session = self._staff.get(sid)
+            if sock is not None and session is not None and not session.shed and sock.queue.qsize() > CONSOLE_BACKLOG:
+                session.shed = True
+                self.metrics.dropped.labels(room, "slow_console").inc()
+                self._emits.spawn(self.sio.disconnect(sid, namespace=self.namespace))
 
     async def publish_stats(self) -> None:
         """Once a second: each watched room's numbers to the consoles that asked."""
         wanted = {room for s in self._staff.values() for room in s.stats}
         for room in wanted:
-            runner = self.rooms.get(room)
+            runner = self.directory.get(room)
             if runner is not None and runner.stats:
                 stats = runner.stats
-                shards = self.shards.get(room)
+                shards = self.directory.audience(room)
                 if shards is not None and len(shards.runners) > 1:  # attendance of every shard
                     stats = {**stats, "attendees": shards.occupancy, "shards": len(shards.runners)}
+                self._shed_laggards(room, stats_room(room))
                 await self.sio.emit("stats", stats, room=stats_room(room), namespace=self.namespace)

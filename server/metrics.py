@@ -45,6 +45,11 @@ class Metrics:
         self.dropped = Counter(
             "vetrina_dropped_inputs_total", "Inputs dropped by an overload policy", ["room", "reason"], registry=r
         )
+        self.background_tasks = Gauge("vetrina_background_tasks", "Background tasks running, by set", ["set"], registry=r)
+        self.background_refused = Counter(
+            "vetrina_background_tasks_refused_total", "Background tasks not started: their set was full", ["set"],
+            registry=r,
+        )
 
         self.redis_up = Gauge("vetrina_redis_up", "1 while this node reaches Redis (0: down or not clustered)", registry=r)
         self.cluster_messages = Counter(
@@ -54,6 +59,14 @@ class Metrics:
         self.cluster_dropped = Counter(
             "vetrina_cluster_dropped_total", "Items not shared with other nodes (Redis down, queue full)", ["reason"],
             registry=r,
+        )
+        # the bounded queues and stores of replication (server/replication/, server/cluster/)
+        self.replication_dropped = Counter(
+            "vetrina_replication_dropped_total", "Items a bounded replication queue or store let go, by policy",
+            ["reason"], registry=r,
+        )
+        self.replication_size = Gauge(
+            "vetrina_replication_items", "Items in a bounded replication queue or store", ["store"], registry=r,
         )
 
     def render(self) -> bytes:

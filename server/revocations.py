@@ -20,9 +20,12 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.asyncio.client import PubSub
+
+from server.cluster.link import DOWN, listen
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +34,6 @@ KEY = "vetrina:revoked"
 CHANNEL = "vetrina:revoke"
 SYNC_EVERY_S = 2.0
 KEEP_AFTER_EXP_S = 60  # clocks differ a little between nodes
-DOWN = (RedisError, OSError, asyncio.TimeoutError)
 
 # jti -> called when a token is revoked (here or on another node)
 OnRevoke = Callable[[str], None]
@@ -99,24 +101,17 @@ class Revocations:
 
     async def _listen(self) -> None:
         assert self._redis is not None
-        while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(CHANNEL)
-                async for msg in pubsub.listen():
-                    if msg.get("type") == "message":
-                        await self._heard(msg["data"])
-            except DOWN:
-                await asyncio.sleep(0.5)
-            finally:
-                try:
-                    await pubsub.aclose()
-                except DOWN:
-                    pass
 
-    async def _heard(self, data: bytes) -> None:
+        async def subscribe(pubsub: PubSub) -> None:
+            await pubsub.subscribe(CHANNEL)
+
+        await listen(self._redis, subscribe, self._heard)
+
+    async def _heard(self, msg: dict[str, Any]) -> None:
         """``"<jti> <exp>"`` from another node; anything else is ignored."""
-        jti, _, exp = data.decode(errors="replace").partition(" ")
+        if msg.get("type") != "message":
+            return
+        jti, _, exp = msg["data"].decode(errors="replace").partition(" ")
         if jti and len(jti) <= 128 and exp.isdigit():
             await self._learn({jti: int(exp)})
 

@@ -232,3 +232,20 @@ async def eventually(check: Any, timeout: float = 3.0, interval: float = 0.02) -
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+async def chat_marker(sender: Visitor, *watchers: Visitor | StaffClient, text: str = "-- marker --") -> None:
+    """Proof that something did NOT arrive, without sleeping: ``sender`` says ``text`` in the
+    room and every watcher (and the sender) waits for it. Call it after the ack of whatever must
+    have no effect: that tick's events were sent before the ack's tick ended, the marker is
+    handled in a later tick, and a room's events reach each client in tick order, so whatever
+    was going to arrive has arrived before the marker."""
+    assert (await sender.call("chat", {"text": text}))["ok"]
+    for w in (sender, *watchers):
+        await eventually(lambda w=w: any(m.get("text") == text for m in w.events.get("chat", [])))
+
+
+def before_marker(events: list[Any], text: str = "-- marker --") -> list[Any]:
+    """The chat messages that arrived before the marker ``text``."""
+    texts = [m.get("text") for m in events]
+    return events[: texts.index(text)]

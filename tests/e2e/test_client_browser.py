@@ -211,10 +211,10 @@ async def test_pure_client_logic_in_browser(live_server: Any, client_page: Clien
     raw = b"".join(RECORD.pack(i, round(x * 100), round(y * 100), round(z * 100), round(yaw / math.pi * 32767)) for i, x, y, z, yaw in records)
     out = await cp.page.evaluate(
         """async (raw) => {
-          const tick = await import('/static/tick.js');
-          const interp = await import('/static/interp.js');
-          const clock = await import('/static/clock.js');
-          const collide = await import('/static/collide.js');
+          const tick = await import('/static/core/tick.js');
+          const interp = await import('/static/core/interp.js');
+          const clock = await import('/static/core/clock.js');
+          const collide = await import('/static/core/collide.js');
           // a view into a larger buffer, as msgpack decoders may hand out, plus a torn record
           const big = new Uint8Array(raw.length + 8);
           big.set(raw, 3);

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-SHOP_FILES = ["shop.js", "booth.js", "offer.js"]
+SHOP_FILES = ["shop/index.js", "shop/shop.js", "shop/booth.js", "shop/offer.js"]
 
 
 async def host(url: str, made: list[StaffClient]) -> StaffClient:
@@ -40,7 +40,7 @@ def entered_with(v: Visitor, avatar: int) -> list[dict[str, Any]]:
 async def money(cp: ClientPage, amount: float, currency: str = "EUR") -> str:
     """The amount as the page formats it (the visitor's locale)."""
     return await cp.page.evaluate(
-        "async ([a, c]) => (await import('/static/shop.js')).money(a, c)", [amount, currency]
+        "async ([a, c]) => (await import('/static/shop/shop.js')).money(a, c)", [amount, currency]
     )
 
 
@@ -71,7 +71,7 @@ async def boxes(cp: ClientPage, selectors: list[str]) -> dict[str, dict[str, flo
 
 
 def test_shop_text_never_goes_through_innerhtml() -> None:
-    for name in [*SHOP_FILES, "main.js", "avatars.js"]:
+    for name in [*SHOP_FILES, "main.js", "core/avatars.js"]:
         source = (ROOT / "client_web" / "src" / name).read_text()
         assert not re.search(r"\.(innerHTML|outerHTML)\s*\+?=|insertAdjacentHTML\(|document\.write\(|createContextualFragment", source), name
 

@@ -75,7 +75,7 @@ async def test_show_maths_in_the_browser(live_server: Any, client_page: ClientPa
     message = b"abc" * 50  # several SHA-256 blocks
     out = await cp.page.evaluate(
         """async ([seedHex, spins, segments, message]) => {
-          const m = await import('/static/showmath.js');
+          const m = await import('/static/shows/showmath.js');
           const landed = [];
           for (let i = 0; i < segments.length; i++) landed.push(m.landedIndex(m.restAngle(i, segments.length), segments.length));
           const spin = { from: 1.0, index: 17, t0: 1000, endsAt: 7000 };
@@ -86,7 +86,7 @@ async def test_show_maths_in_the_browser(live_server: Any, client_page: ClientPa
           const show = { kind: 'concert', phase: 'playing', title: 'T', ends_at: 5000,
             cues: [{ id: 'a', name: 'A', at: 1000, duration: 1000, effects: {} }, { id: 'b', name: 'B', at: 2000, duration: 3000, effects: {} }] };
           const cues = [500, 1000, 1999, 2000, 4999, 5000].map((t) => { const at = m.concertAt(show, t); return [at.phase, at.cue ? at.cue.id : null]; });
-          const { Notices } = await import('/static/notices.js');
+          const { Notices } = await import('/static/shows/notices.js');
           const n = new Notices({ request: async () => ({ ok: false }) }, {});
           for (let i = 0; i < 5; i++) n.add({ text: `notice ${i}`, rule: `r${i}` });
           n.add({ text: 'again', rule: 'r4' });

@@ -414,8 +414,8 @@ async def test_pose_codec_in_browser(live_server: Any, client_page: ClientPage) 
     )
     out = await cp.page.evaluate(
         """async (raw) => {
-          const pose = await import('/static/pose.js');
-          const tick = await import('/static/tick.js');
+          const pose = await import('/static/core/pose.js');
+          const tick = await import('/static/core/tick.js');
           const bytes = Uint8Array.from(raw);
           const recs = pose.decodePoses(bytes);
           // re-encoding what was decoded gives the same poses (to a quantisation step)

@@ -12,7 +12,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
+import msgpack
 import pytest
+import redis.asyncio as aioredis
 from aiohttp import web
 
 from server.app import CLUSTER, ROOMS, create_app
@@ -175,6 +177,25 @@ async def test_chat_and_reactions_cross_nodes_history_reaches_late_joiners(
         history = [m["text"] for m in ack["chat"]]
         assert history[-2:] == ["Ciao from node one", "and from node two"]
         assert ack["show"]["kind"] == "concert" and ack["show"]["t0"] == show["t0"]  # the same timeline
+
+
+async def test_a_malformed_item_from_redis_is_counted_and_never_reaches_a_room(
+    redis_server: RedisServer, visitors: list[Visitor]
+) -> None:
+    spy = aioredis.Redis.from_url(redis_server.url)
+    try:
+        async with nodes(redis_server.url, 1) as (a,):
+            ada = await visitor(a, visitors, "Ada")
+            bad = {"id": "spy-1", "from": {"id": 9, "name": "Spy"}, "text": 5, "scope": "room", "t": 1}
+            good = {**bad, "id": "spy-2", "text": "well formed"}
+            for payload in (bad, good):  # as another node would publish them
+                await spy.publish("vetrina:room:showroom", msgpack.packb({"node": "spy", "kind": "chat", "payload": payload}))
+            await eventually(lambda: "well formed" in chats(ada), 5)  # the bad one came first
+            assert [m["id"] for m in ada.events["chat"] if m["id"].startswith("spy-")] == ["spy-2"]
+            async with aiohttp.ClientSession() as http, http.get(a.url + "/metrics") as r:
+                assert 'vetrina_cluster_dropped_total{reason="malformed"} 1.0' in await r.text()
+    finally:
+        await spy.aclose()
 
 
 async def test_a_ban_and_the_qa_board_hold_across_nodes(

@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from server.app import CLUSTER
 from server.cluster import Cluster
 from server.metrics import Metrics
+from server.replication.room import Replication
 from server.runner import now_ms
 from tests.conftest import TEST_SECRET, AppServer, StaffClient, Visitor, eventually, start_server_process, stop_process
 from tests.server.test_cluster import RedisServer, drain, nodes, redis_server, up, visitor
@@ -61,7 +62,11 @@ def killed_and_spare(redis_server: RedisServer) -> Iterator[tuple[Any, str, str]
     args = ("--demo", "--no-autopilot", "--redis", redis_server.url, "--resume-grace", "1")
     env = {"VETRINA_SESSION_TTL_S": "3"}
     first, p1 = start_server_process(*args, "--node-id", "doomed", env=env)
-    second, p2 = start_server_process(*args, "--node-id", "spare", env=env)
+    try:
+        second, p2 = start_server_process(*args, "--node-id", "spare", env=env)
+    except BaseException:  # (never leave the first one running)
+        stop_process(first)
+        raise
     yield first, f"http://127.0.0.1:{p1}", f"http://127.0.0.1:{p2}"
     for proc in (first, second):
         stop_process(proc)
@@ -149,22 +154,25 @@ async def test_order_ids_stay_unique_when_a_claim_was_lost_with_redis(redis_serv
     """The residual window: a claim acked by a node that died with Redis before any other node
     heard of it. The stock re-created from what the survivors saw is one too high, but the
     re-created drop's order ids carry an epoch: none is issued twice."""
-    offer = {"id": "d1", "product": "luna-bag", "initial": 3, "stock": 3, "ends_at": now_ms() + 60_000}
+    offer = {"id": "d1", "product": "luna-bag", "name": "Luna", "price": 10.0, "currency": "EUR", "initial": 3,
+             "stock": 3, "ends_at": now_ms() + 60_000}
     survivor = Cluster(redis_server.url, "survivor", Metrics(), secret=TEST_SECRET)
     doomed = Cluster(redis_server.url, "doomed", Metrics(), secret=TEST_SECRET)
+    # each node's replication component of the room (no shards: the ledgers are what counts)
+    shared = {node: Replication("showroom", [], node.ledger, remote=node) for node in (survivor, doomed)}
     try:
         for node in (survivor, doomed):
-            await node.start(lambda room, item: True, ["showroom"])
-        survivor.share("showroom", [("offer", offer)])
-        await eventually(lambda: "d1" in doomed.offers, 5)
-        one = await survivor.claim("d1", 1, now_ms())
-        two = await doomed.claim("d1", 2, now_ms())  # no `stock` item follows: its node dies now
-        assert one is not None and two is not None and (one[1], two[1]) == ("d1-o1", "d1-o2")
+            await node.start()
+        shared[survivor].share(None, [("offer", offer)])
+        await eventually(lambda: "d1" in doomed.ledger.book, 5)
+        one = await survivor.ledger.claim("d1", 1, now_ms())
+        two = await doomed.ledger.claim("d1", 2, now_ms())  # no `stock` item follows: its node dies now
+        assert (one.order, two.order) == ("d1-o1", "d1-o2")
         await doomed.close()
         await restart_empty(redis_server, survivor)
-        three = await survivor.claim("d1", 3, now_ms())
-        assert three is not None and three[0] == "ok" and three[1] not in (one[1], two[1])
-        assert three[1].startswith("d1-o2-")  # the survivor saw 2 left: numbered on from there
+        three = await survivor.ledger.claim("d1", 3, now_ms())
+        assert three.outcome == "ok" and three.order not in (one.order, two.order)
+        assert three.order.startswith("d1-o2-")  # the survivor saw 2 left: numbered on from there
     finally:
         await survivor.close()
 

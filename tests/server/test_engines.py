@@ -61,6 +61,8 @@ async def test_visitors_are_back_in_their_room_after_its_worker_crashed() -> Non
     url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     ada, bob = Visitor("Ada"), Visitor("Bob")
     try:
+        # spawned workers take seconds to start on a busy machine: a join waits for a tick
+        await eventually(lambda: all(r.ready for r in app[ROOMS].values()), timeout=30)
         for v in (ada, bob):
             await v.connect(url)
             await v.join("studio")

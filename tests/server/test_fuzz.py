@@ -33,7 +33,7 @@ from pydantic import BaseModel
 
 from server.app import GATEWAY, HOST, create_app
 from server.config import ASSETS, Settings
-from server.gateway import HOST_EVENTS
+from server.visitor.namespace import HOST_EVENTS
 from tests.conftest import ROOT, TEST_SECRET, LiveServer, StaffClient, Visitor, eventually, free_port, stop_process, wait_http
 from world.core.interest import decode_records
 from world.protocol import ErrorCode

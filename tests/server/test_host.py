@@ -7,7 +7,7 @@ import asyncio
 import pytest
 import socketio
 
-from tests.conftest import AppServer, StaffClient, Visitor, eventually
+from tests.conftest import AppServer, StaffClient, Visitor, chat_marker, eventually
 from tests.server.test_cluster import RedisServer, nodes, redis_server, visitor  # noqa: F401 (a fixture)
 
 
@@ -71,7 +71,7 @@ async def test_mute_then_unmute(server: AppServer, visitors: list[Visitor], staf
     assert note[0]["action"] == "muted" and note[0]["until"] == muted["until"]
     refused = await ada.call("chat", {"text": "why?"})
     assert refused["ok"] is False and refused["error"]["code"] == "muted" and refused["error"]["until"] == muted["until"]
-    await asyncio.sleep(0.2)
+    await chat_marker(bob)  # Bob's message, handled after Ada's was refused
     assert not any(m["text"] == "why?" for m in bob.events.get("chat", []))  # reaches nobody
     log = await eventually(lambda: mod.got("modlog"))
     assert log[0]["action"] == "mod.mute" and log[0]["avatar"] == ada.welcome["id"] and log[0]["by"] == "Moderator Sara"
@@ -90,7 +90,7 @@ async def test_shadow_muted_visitor_sees_only_itself(server: AppServer, visitors
     await eventually(lambda: any(m["text"] == "buy my spam" for m in troll.events.get("chat", [])))
     staff_copy = await eventually(lambda: [m for m in host.got("chat") if m["text"] == "buy my spam"])
     assert staff_copy[0]["shadow"] is True
-    await asyncio.sleep(0.2)
+    await chat_marker(bob, troll)  # Bob's message, handled after the troll's
     assert not any(m["text"] == "buy my spam" for m in bob.events.get("chat", []))
     assert "moderation" not in troll.events
     late = await _visitor(server, visitors, "Late")

@@ -93,7 +93,11 @@ async def test_viewers_get_hands_head_or_nothing_by_distance_then_flags_zero(
     await eventually(lambda: poses_of(near, vr_id)[-1].flags == 0)
     await eventually(lambda: poses_of(mid, vr_id)[-1].flags == 0)
     cleared = len(poses_of(near, vr_id))
-    await asyncio.sleep(0.6)
+    for _ in range(12):  # past a keyframe interval (10 ticks): each room request takes a tick
+        await vr.call("qa.vote", {"id": "q-none"})
+    await vr.sio.emit("move", {"p": [-4.9, 0.0, 0.0], "yaw": 0.0, "seq": 2})  # a later tick everyone in view gets
+    for v in (near, far):
+        await eventually(lambda v=v: sees_at(v, vr_id, -4.9))
     assert len(poses_of(near, vr_id)) == cleared  # one flags-0 record, then none
     assert poses_of(far, vr_id) == []
 

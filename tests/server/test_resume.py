@@ -17,12 +17,14 @@ def settings() -> Settings:
 
 
 async def test_resume_within_grace_keeps_id_room_and_position(server: AppServer, visitors: list[Visitor]) -> None:
-    ada, bob = Visitor("Ada"), Visitor("Bob")
-    visitors += [ada, bob]
+    ada, bob, cy = Visitor("Ada"), Visitor("Bob"), Visitor("Cy")
+    visitors += [ada, bob, cy]
     first = await ada.connect(server.url)
     await bob.connect(server.url)
+    cy_id = (await cy.connect(server.url))["id"]
     x, y, z = (await ada.join())["you"]["p"]
     await bob.join()
+    await cy.join()
     await ada.sio.emit("move", {"p": [x + 0.5, y, z], "yaw": 0.0, "seq": 1})
     await eventually(lambda: any(len(decode_records(t["pos"])) and x + 0.5 - 0.011 < decode_records(t["pos"])["x"][0] / 100 for t in bob.ticks))
     await ada.sio.disconnect()
@@ -38,7 +40,10 @@ async def test_resume_within_grace_keeps_id_room_and_position(server: AppServer,
     ack = await again.join("showroom")  # re-joining the same room is idempotent
     assert ack["you"]["id"] == first["id"]
     assert abs(ack["you"]["p"][0] - (x + 0.5)) < 1e-3
-    await asyncio.sleep(1.3)  # past the grace period: nothing leaves, Ada is connected
+    # Past the grace period nothing leaves, Ada is connected. The proof: Cy, gone for good after
+    # Ada came back, leaves when its own (later) grace runs out; Ada's would have ended first.
+    await cy.sio.disconnect()
+    await eventually(lambda: any(cy_id in t["leave"] for t in bob.ticks), timeout=4)
     assert not any(first["id"] in t["leave"] for t in bob.ticks)
 
 
@@ -50,10 +55,10 @@ async def test_after_grace_the_avatar_leaves_and_the_token_is_dead(server: AppSe
     await ada.join()
     await bob.join()
     await eventually(lambda: any(e[0] == first["id"] for t in bob.ticks for e in t["enter"]))
+    gone_at = (await ada.call("time", {"c": 0}))["t"]  # server ms, just before the disconnect
     await ada.sio.disconnect()
-    await asyncio.sleep(0.5)
-    assert not any(first["id"] in t["leave"] for t in bob.ticks)  # still there during grace
-    await eventually(lambda: any(first["id"] in t["leave"] for t in bob.ticks), timeout=4)
+    left = await eventually(lambda: [t for t in bob.ticks if first["id"] in t["leave"]], timeout=4)
+    assert left[0]["t"] >= gone_at + 1000  # still there during grace (1 s): it left at its end
     late = Visitor("Ada late")
     visitors.append(late)
     welcome = await late.connect(server.url, resume=first["session"])

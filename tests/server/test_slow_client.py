@@ -69,12 +69,14 @@ async def test_a_client_that_stops_reading_is_skipped_then_resynced(server: AppS
 
     gateway = server.app[GATEWAY]
     for _ in range(50):
-        conn = next((c for c in gateway._conns.values() if c.visitor.name == "Slow"), None)
-        if conn is not None and conn.visitor.room == "showroom":
+        slow_one = next((v for v in gateway.held() if v.name == "Slow"), None)
+        if slow_one is not None and slow_one.room == "showroom":
             break
         await asyncio.sleep(0.05)
-    assert conn is not None
-    ws = gateway.sio.eio.sockets[conn.eio_sid]._sock
+    assert slow_one is not None
+    session = gateway.sessions.by_avatar(slow_one.id)
+    assert session is not None and session.eio_sid is not None
+    ws = gateway.sio.eio.sockets[session.eio_sid]._sock
     ws._writer.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
 
     watcher = Visitor("Watcher")

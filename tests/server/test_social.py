@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from server.config import Settings
-from tests.conftest import ROOT, TEST_SECRET, AppServer, StaffClient, Visitor, eventually
+from tests.conftest import ROOT, TEST_SECRET, AppServer, StaffClient, Visitor, before_marker, chat_marker, eventually
 
 
 @pytest.fixture
@@ -92,8 +92,8 @@ async def test_proximity_chat_reaches_near_avatars_only(server: AppServer, visit
     assert ack["ok"]
     await eventually(lambda: near.events.get("chat"))
     assert near.events["chat"][0]["scope"] == "near"
-    await asyncio.sleep(0.3)
-    assert "chat" not in far.events
+    await chat_marker(ada, far)  # a room message after it: whatever "psst" sent far came first
+    assert before_marker(far.events["chat"]) == []
     history = (await near.call("join", {"room": "showroom"}))["chat"]
     assert all(m["text"] != "psst" for m in history)  # near messages are not history
 
@@ -107,7 +107,9 @@ async def test_reactions_are_aggregated_into_one_message_per_tick(server: AppSer
     await asyncio.gather(*(v.sio.emit("react", {"emoji": "❤️"}) for v in crowd for _ in range(3)))
     await asyncio.gather(*(v.sio.emit("react", {"emoji": "🔥"}) for v in crowd[:2]))
     await eventually(lambda: sum(m["counts"].get("❤️", 0) for m in watcher.events.get("reactions", [])) == 18)
-    await asyncio.sleep(0.2)
+    # each fan's ack after its presses: they are all in the room; then a later tick's message
+    await asyncio.gather(*(v.call("qa.vote", {"id": "q-none"}) for v in crowd))
+    await chat_marker(watcher)
     got = watcher.events["reactions"]
     assert sum(m["counts"].get("❤️", 0) for m in got) == 18
     assert sum(m["counts"].get("🔥", 0) for m in got) == 2

@@ -65,12 +65,17 @@ async def test_unchanged_world_sends_no_ticks(server: AppServer, visitors: list[
     await ada.connect(server.url)
     await bob.connect(server.url)
     await ada.join()
-    await bob.join()
-    await eventually(lambda: ada.ticks)
-    await asyncio.sleep(0.3)
+    x, y, z = (await bob.join())["you"]["p"]
+    await eventually(lambda: any(e[0] == bob.welcome["id"] for t in ada.ticks for e in t["enter"]))  # type: ignore[index]
     before = len(ada.ticks)
-    await asyncio.sleep(0.5)  # ten ticks at 20 Hz, nobody moved
-    assert len(ada.ticks) == before
+    for _ in range(10):  # ten ticks, nobody moved: each room request is answered by a tick of its own
+        await ada.call("qa.vote", {"id": "q-none"})
+    # then Bob steps: the tick that shows it is the first one Ada gets since, ten ticks on at least
+    await bob.sio.emit("move", {"p": [x + 0.1, y, z], "yaw": 0.0, "seq": 1})
+    await eventually(lambda: len(ada.ticks) > before)
+    moved = ada.ticks[before:]
+    assert len(moved) == 1 and moved[0]["n"] >= ada.ticks[before - 1]["n"] + 10
+    assert [r["id"] for r in decode_records(moved[0]["pos"])] == [bob.welcome["id"]]  # type: ignore[index]
 
 
 async def test_time_sync_answers_with_server_clock(server: AppServer, visitors: list[Visitor]) -> None:

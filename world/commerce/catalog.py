@@ -6,8 +6,16 @@ The assistant bot answers from these; the commerce features (issue 5) sell from 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+
+def _unique(ids: list[str], what: str) -> None:
+    """The shop finds products and variants by id: a second one with the same id would never be reached."""
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            raise ValueError(f"{what} id {i!r} is used twice")
+        seen.add(i)
 
 
 class Variant(BaseModel):
@@ -32,13 +40,19 @@ class Product(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,47}$")
     name: str = Field(min_length=1, max_length=80)
-    price: float = Field(ge=0)
+    price: float = Field(ge=0, allow_inf_nan=False)
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     description: str = Field(default="", max_length=1000)
     booth: str | None = Field(default=None, description="the scene zone or stand that shows it")
     tags: list[str] = []
     variants: list[Variant] = []
     faq: list[FAQ] = []
+
+    @field_validator("variants")
+    @classmethod
+    def _variant_ids(cls, variants: list[Variant]) -> list[Variant]:
+        _unique([v.id for v in variants], "variant")
+        return variants
 
 
 class Assistant(BaseModel):
@@ -54,6 +68,12 @@ class Catalog(BaseModel):
     products: list[Product] = []
     faq: list[FAQ] = []
     assistant: Assistant = Assistant()
+
+    @field_validator("products")
+    @classmethod
+    def _product_ids(cls, products: list[Product]) -> list[Product]:
+        _unique([p.id for p in products], "product")
+        return products
 
     def product(self, product_id: str) -> Product | None:
         return next((p for p in self.products if p.id == product_id), None)

@@ -4,20 +4,22 @@ spotlight and limited drops. Time is server ms; prices are in the catalog's curr
 A drop (``offer``) is claimed through a ledger outside the room (server/shards.py, or Redis
 with several nodes), which decides one claim after another, so its stock can never be
 oversold and a visitor gets at most one order per drop however many claims race in (a repeated
-claim answers with the same order); the room records the decision (``OfferSettled``, which is
-idempotent). ``OfferClaim`` decides in the tick instead, with the same rules, for a room on
-its own (tests). Carts and orders are keyed by avatar id, which a resumed visitor keeps.
+claim answers with the same order; world/commerce/ledger.py has the rules); the room only
+records the decision (``OfferSettled``, which is idempotent). Carts and orders are keyed by
+avatar id, which a resumed visitor keeps. It is one feature of the room (world/feature.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from world.commerce.catalog import Catalog, Product
-from world.replication.mirror import Mirror, Shared
+from world.commerce.catalog import Product
+from world.core.scene import RoomConfig
+from world.feature import Context, FeatureBase, Reply, Staff
 from world.protocol import ErrorCode, error, ok
-from world.social.layer import Event, Staff
+from world.replication.items import HandoverItem, OfferItem, ProductParams, Spotlight, StockItem
 
 MAX_QTY = 10  # per cart line
 MAX_CART_LINES = 50
@@ -55,13 +57,6 @@ class CartGet:
 
 
 @dataclass(slots=True)
-class OfferClaim:
-    ref: int
-    avatar: int
-    offer: str
-
-
-@dataclass(slots=True)
 class OfferSettled:
     """A claim decided outside the room (by the cluster's atomic claim, across nodes):
     ``order`` for the avatar, and the drop's stock left after it."""
@@ -83,19 +78,7 @@ class CommerceAct:
     params: dict[str, Any]
 
 
-CommerceInput = ProductView | ProductTry | CartAdd | CartGet | OfferClaim | OfferSettled | CommerceAct
-
-
-class Shoppers(Protocol):
-    """What commerce needs to know about (and do to) the room's avatars."""
-
-    def name_of(self, avatar: int) -> str | None: ...
-
-    def wear(self, avatar: int, wear: dict[str, Any]) -> None: ...
-
-    def shopped(self, stage: str, avatar: int, product: str) -> None:
-        """A step of the funnel: viewed, tried, cart, claimed."""
-        ...
+CommerceInput = ProductView | ProductTry | CartAdd | CartGet | OfferSettled | CommerceAct
 
 
 @dataclass(slots=True)
@@ -118,24 +101,27 @@ class Offer:
         return out
 
 
-class Commerce:
-    def __init__(self, room: str, catalog: Catalog, shoppers: Shoppers, *, tag: str = "") -> None:
-        self.room = room
-        self._tag = tag  # the node's shard tag: drop ids unique across nodes
-        self.catalog = catalog
-        self.shoppers = shoppers
+class Commerce(FeatureBase):
+    name = "commerce"
+
+    def __init__(self, config: RoomConfig, ctx: Context) -> None:
+        super().__init__()
+        self.room = config.id
+        self._tag = config.shard  # the node's shard tag: drop ids unique across nodes
+        self.catalog = config.catalog
+        self.ctx = ctx
         self._carts: dict[int, dict[tuple[str, str], int]] = {}
         self._orders: dict[int, list[dict[str, Any]]] = {}
         self.offers: dict[str, Offer] = {}
         self.spotlight: dict[str, Any] | None = None
         self._stock_changed: set[str] = set()
         self._count = 0
-        self.events: list[Event] = []
-        self.staff: list[tuple[str, dict[str, Any]]] = []
-        self.shared: list[Shared] = []  # for this room's shards on other nodes (world/mirror.py)
-        self.carried: set[int] = set()  # avatars whose cart or orders changed this tick
+        self.inputs = {ProductView: self._joined(self._view), ProductTry: self._joined(self._try),
+                       CartAdd: self._joined(self._cart_add), CartGet: self._joined(self._cart_get),
+                       OfferSettled: self._settled, CommerceAct: self._staff}
+        self.replicas = {OfferItem: self._on_offer, StockItem: self._on_stock, Spotlight: self._on_spotlight}
 
-    # ---- what a joining visitor gets ---------------------------------------------------
+    # ---- what a joining visitor and a watching host get --------------------------------
 
     def conversions(self) -> list[dict[str, Any]]:
         """Each drop's orders against its stock (the newest ten)."""
@@ -148,31 +134,34 @@ class Commerce:
                 return offer.wire()
         return None
 
-    def join_extras(self) -> dict[str, Any]:
+    def join(self, avatar: int, now: int) -> dict[str, Any]:
         return {"spotlight": self.spotlight, "offers": [o.wire() for o in self.offers.values() if not o.ended]}
+
+    def watch(self, now: int) -> dict[str, Any]:
+        return {"spotlight": self.spotlight, "offers": self.conversions()}
+
+    def each_second(self, now: int) -> dict[str, Any]:
+        return {"offers": self.conversions()}
 
     # ---- inputs ------------------------------------------------------------------------
 
-    def apply(self, item: CommerceInput, now: int) -> tuple[int, dict[str, Any]]:
-        if isinstance(item, CommerceAct):
-            return item.ref, self._staff(item, now)
-        if isinstance(item, OfferSettled):  # granted already, whether or not the avatar is still here
-            return item.ref, self._settled(item, now)
-        if self.shoppers.name_of(item.avatar) is None:
-            return item.ref, error(ErrorCode.NOT_JOINED, f"you are not in room {self.room!r}")
-        if isinstance(item, ProductView):
-            product = self.catalog.product(item.product)
-            if product is None:
-                return item.ref, error(ErrorCode.NOT_FOUND, f"no product {item.product[:64]!r} here")
-            self.shoppers.shopped("viewed", item.avatar, product.id)
-            return item.ref, ok(product=product.model_dump(mode="json"))
-        if isinstance(item, ProductTry):
-            return item.ref, self._try(item)
-        if isinstance(item, CartAdd):
-            return item.ref, self._cart_add(item)
-        if isinstance(item, CartGet):
-            return item.ref, ok(cart=self.cart(item.avatar))
-        return item.ref, self._claim(item, now)
+    def _joined(self, handler: Callable[[Any, int], Reply]) -> Callable[[Any, int], Reply]:
+        """``handler``, for visitors in the room only (a shopper's input names its avatar)."""
+        def visitor_input(item: Any, now: int) -> Reply:
+            if self.ctx.name_of(item.avatar) is None:
+                return error(ErrorCode.NOT_JOINED, f"you are not in room {self.room!r}")
+            return handler(item, now)
+        return visitor_input
+
+    def _view(self, item: ProductView, now: int) -> Reply:
+        product = self.catalog.product(item.product)
+        if product is None:
+            return error(ErrorCode.NOT_FOUND, f"no product {item.product[:64]!r} here")
+        self.ctx.hooks.shopped("viewed", item.avatar, product.id, now)
+        return ok(product=product.model_dump(mode="json"))
+
+    def _cart_get(self, item: CartGet, now: int) -> Reply:
+        return ok(cart=self.cart(item.avatar))
 
     def _variant(self, product_id: str, variant_id: str) -> tuple[Product, Any]:
         product = self.catalog.product(product_id)
@@ -183,7 +172,7 @@ class Commerce:
             raise _Refusal(ErrorCode.NOT_FOUND, f"{product.name} has no variant {variant_id[:64]!r}")
         return product, variant
 
-    def _try(self, t: ProductTry) -> dict[str, Any]:
+    def _try(self, t: ProductTry, now: int) -> Reply:
         try:
             product, variant = self._variant(t.product, t.variant)
         except _Refusal as r:
@@ -194,11 +183,11 @@ class Commerce:
                 wear[key] = getattr(variant, key)
         if product.tags:
             wear["kind"] = product.tags[0]
-        self.shoppers.wear(t.avatar, wear)
-        self.shoppers.shopped("tried", t.avatar, product.id)
+        self.ctx.wear(t.avatar, wear)
+        self.ctx.hooks.shopped("tried", t.avatar, product.id, now)
         return ok(wear=wear)
 
-    def _cart_add(self, c: CartAdd) -> dict[str, Any]:
+    def _cart_add(self, c: CartAdd, now: int) -> Reply:
         try:
             _, variant = self._variant(c.product, c.variant)
         except _Refusal as r:
@@ -213,8 +202,8 @@ class Commerce:
         if key not in cart and len(cart) >= MAX_CART_LINES:
             return error(ErrorCode.BAD_REQUEST, f"a cart holds at most {MAX_CART_LINES} lines")
         cart[key] = qty
-        self.carried.add(c.avatar)
-        self.shoppers.shopped("cart", c.avatar, c.product)
+        self.feed.carried.add(c.avatar)
+        self.ctx.hooks.shopped("cart", c.avatar, c.product, now)
         return ok(cart=self.cart(c.avatar))
 
     def cart(self, avatar: int) -> dict[str, Any]:
@@ -231,22 +220,8 @@ class Commerce:
         currency = self.catalog.products[0].currency if self.catalog.products else "EUR"
         return {"items": items, "total": round(total, 2), "currency": currency, "orders": list(self._orders.get(avatar, []))}
 
-    def _claim(self, c: OfferClaim, now: int) -> dict[str, Any]:
-        offer = self.offers.get(c.offer)
-        if offer is None:
-            return error(ErrorCode.NOT_FOUND, f"no offer {c.offer[:64]!r}")
-        mine = offer.orders.get(c.avatar)
-        if mine is not None:  # at most one per visitor: a repeated claim gets the same order
-            return ok(order=mine)
-        if offer.stock <= 0:  # sold out, whether or not the drop has been closed since
-            return error(ErrorCode.SOLD_OUT, "sold out")
-        if offer.ended or now >= offer.ends_at:
-            return error(ErrorCode.CLOSED, "this offer has ended")
-        self._count += 1
-        self._record(offer, c.avatar, f"o{self._tag}{now:x}-{self._count}", offer.stock - 1, now)
-        return ok(order=offer.orders[c.avatar])
-
-    def _settled(self, s: OfferSettled, now: int) -> dict[str, Any]:
+    def _settled(self, s: OfferSettled, now: int) -> Reply:
+        """A claim the drop's ledger granted, whether or not the avatar is still here."""
         offer = self.offers.get(s.offer)
         if offer is None:
             return error(ErrorCode.NOT_FOUND, f"no offer {s.offer[:64]!r}")
@@ -265,57 +240,66 @@ class Commerce:
             {"order": order, "offer": offer.id, "product": offer.product.id, "name": offer.product.name,
              "price": offer.price, "currency": offer.product.currency, "t": now}
         )
-        self.carried.add(avatar)
-        self.shoppers.shopped("claimed", avatar, offer.product.id)
+        self.feed.carried.add(avatar)
+        self.ctx.hooks.shopped("claimed", avatar, offer.product.id, now)
 
-    def export(self, avatars: set[int] | None = None) -> list[list[Any]]:
-        """Every avatar's cart and orders (or those of ``avatars``), for a node that hands its
-        visitors over (drain) or keeps them where another node can find them (``carry``)."""
+    # ---- what visitors carry between nodes ---------------------------------------------
+
+    def _rows(self, avatars: set[int] | None) -> list[list[Any]]:
         chosen = set(self._carts) | set(self._orders) if avatars is None else avatars
         return [[a, [[p, v, q] for (p, v), q in self._carts.get(a, {}).items()], self._orders.get(a, [])]
                 for a in sorted(chosen)]
 
-    def adopt(self, carts: list[list[Any]]) -> None:
-        """Carts and orders of visitors handed over by a draining node (they resume here)."""
-        for avatar, lines, orders in carts:
-            cart = self._carts.setdefault(int(avatar), {})
-            for product, variant, qty in lines:
-                cart[(str(product), str(variant))] = max(cart.get((str(product), str(variant)), 0), int(qty))
-            mine = self._orders.setdefault(int(avatar), [])
-            known = {o.get("order") for o in mine}
-            mine += [dict(o) for o in orders if o.get("order") not in known]
-            for o in orders:  # a claim again answers with this order
-                offer = self.offers.get(str(o.get("offer")))
-                if offer is not None:
-                    offer.orders.setdefault(int(avatar), str(o["order"]))
+    def export(self, avatars: set[int] | None) -> dict[str, Any]:
+        """Every avatar's cart and orders (or those of ``avatars``), for a node that hands its
+        visitors over (drain)."""
+        return {"carts": self._rows(avatars)}
 
-    def mirror(self, m: Mirror, now: int) -> None:
-        """Drops started, stock claimed and spotlights, in this room's shards on other nodes."""
-        p = m.payload
-        if m.kind == "stage":
-            product = self.catalog.product(str(p.get("params", {}).get("product")))
-            if product is not None:
-                self.spotlight = {"product": product.model_dump(mode="json"), "t": int(p["t"]), "by": str(p.get("by", ""))}
-                self.events.append(Event(None, "spotlight", self.spotlight))
+    def export_each(self, avatars: set[int]) -> dict[int, dict[str, Any]]:
+        """Each of ``avatars``' cart and orders, kept where another node can find them (``carry``)."""
+        return {row[0]: {"carts": [row]} for row in self._rows(avatars)}
+
+    def adopt(self, item: HandoverItem) -> set[int]:
+        """Carts and orders of visitors handed over by a draining node (they resume here)."""
+        for avatar, lines, orders in item.carts:
+            cart = self._carts.setdefault(avatar, {})
+            for product, variant, qty in lines:
+                cart[(product, variant)] = max(cart.get((product, variant), 0), qty)
+            mine = self._orders.setdefault(avatar, [])
+            known = {o.get("order") for o in mine}
+            mine += [o.model_dump(by_alias=True, exclude_unset=True) for o in orders if o.order not in known]
+            for o in orders:  # a claim again answers with this order
+                offer = self.offers.get(o.offer)
+                if offer is not None:
+                    offer.orders.setdefault(avatar, o.order)
+        return {row[0] for row in item.carts}
+
+    # ---- items from this room's shards on other nodes ------------------------------------
+
+    def _on_spotlight(self, item: Spotlight, history: bool, now: int) -> None:
+        product = self.catalog.product(item.params.product)
+        if product is not None:
+            self.spotlight = {"product": product.model_dump(mode="json"), "t": item.t, "by": item.by}
+            self.feed.send(None, "spotlight", self.spotlight)
+
+    def _on_stock(self, item: StockItem, history: bool, now: int) -> None:
+        offer = self.offers.get(item.offer)
+        if offer is not None and item.stock < offer.stock:
+            offer.stock = max(0, item.stock)  # stock only goes down: late updates change nothing
+            self._stock_changed.add(offer.id)
+
+    def _on_offer(self, item: OfferItem, history: bool, now: int) -> None:
+        product = self.catalog.product(item.product)
+        if product is None or item.id in self.offers:
             return
-        if m.kind == "stock":
-            offer = self.offers.get(str(p.get("offer")))
-            stock = p.get("stock")
-            if offer is not None and isinstance(stock, int) and stock < offer.stock:
-                offer.stock = max(0, stock)  # stock only goes down: late updates change nothing
-                self._stock_changed.add(offer.id)
-            return
-        product = self.catalog.product(str(p.get("product")))
-        if product is None or str(p.get("id")) in self.offers:
-            return
-        offer = Offer(str(p["id"]), product, float(p["price"]), int(p["stock"]), int(p["ends_at"]))
+        offer = Offer(item.id, product, float(item.price), item.stock, item.ends_at)
         self.offers[offer.id] = offer
-        self.events.append(Event(None, "offer", offer.wire()))
-        self.staff.append(("offer", {"room": self.room, **offer.wire(), "orders": 0}))
+        self.feed.send(None, "offer", offer.wire())
+        self.feed.tell_staff("offer", {"room": self.room, **offer.wire(), "orders": 0})
 
     # ---- staff -------------------------------------------------------------------------
 
-    def _staff(self, act: CommerceAct, now: int) -> dict[str, Any]:
+    def _staff(self, act: CommerceAct, now: int) -> Reply:
         product = self.catalog.product(act.params["product"])
         if product is None:
             return error(ErrorCode.NOT_FOUND, f"no product {act.params['product'][:64]!r} in this room's catalog")
@@ -323,10 +307,9 @@ class Commerce:
                                  "room": self.room, "id": product.id, "name": product.name}
         if act.action == "spotlight":
             self.spotlight = {"product": product.model_dump(mode="json"), "t": now, "by": act.staff.name}
-            self.events.append(Event(None, "spotlight", self.spotlight))
-            self.shared.append(("stage", {"action": "spotlight", "t": now, "by": act.staff.name,
-                                          "params": {"product": product.id}}))
-            self.staff.append(("modlog", entry))
+            self.feed.send(None, "spotlight", self.spotlight)
+            self.feed.share(Spotlight(action="spotlight", t=now, by=act.staff.name, params=ProductParams(product=product.id)))
+            self.feed.log(self.ctx, entry)
             return ok()
         self._count += 1
         offer = Offer(f"d{self._tag}{now:x}-{self._count}", product, float(act.params["price"]), int(act.params["stock"]),
@@ -334,10 +317,10 @@ class Commerce:
         self.offers[offer.id] = offer
         for stale in [o.id for o in self.offers.values() if o.ended][:-KEEP_ENDED]:
             del self.offers[stale]  # bounded: old drops go (their orders stay in the carts)
-        self.shared.append(("offer", {**offer.wire(), "initial": offer.stock}))
-        self.events.append(Event(None, "offer", offer.wire()))
-        self.staff.append(("offer", {"room": self.room, **offer.wire(), "orders": 0}))
-        self.staff.append(("modlog", {**entry, "text": f"{offer.stock} at {offer.price:.2f} for {act.params['seconds']} s"}))
+        self.feed.share(OfferItem.model_validate({**offer.wire(), "initial": offer.stock}))
+        self.feed.send(None, "offer", offer.wire())
+        self.feed.tell_staff("offer", {"room": self.room, **offer.wire(), "orders": 0})
+        self.feed.log(self.ctx, {**entry, "text": f"{offer.stock} at {offer.price:.2f} for {act.params['seconds']} s"})
         return ok(offer=offer.id)
 
     # ---- once per tick -----------------------------------------------------------------
@@ -352,8 +335,8 @@ class Commerce:
                 self._stock_changed.add(offer.id)
         for offer_id in sorted(self._stock_changed):
             offer = self.offers[offer_id]
-            self.events.append(Event(None, "offer", offer.wire()))
-            self.staff.append(("offer", {"room": self.room, **offer.wire(), "orders": len(offer.orders)}))
+            self.feed.send(None, "offer", offer.wire())
+            self.feed.tell_staff("offer", {"room": self.room, **offer.wire(), "orders": len(offer.orders)})
         self._stock_changed.clear()
 
 

@@ -142,7 +142,11 @@ class Interest:
         return Frame(grid, records, changed, changed_far, refresh, far_stride, near_m, pose)
 
     def views(self, frame: "Frame", viewers: Slots, visible: Slots, enter_of: list[Any]) -> list[TickView]:
-        """The ticks of ``viewers`` (rows of ``visible``) in the tick ``frame`` began."""
+        """The ticks of ``viewers`` (rows of ``visible``) in the tick ``frame`` began.
+
+        Longer than our ~60-line rule on purpose: one vectorised pass over every viewer on the
+        tick's hot path (measured in docs/benchmarks.md); split up, its dozen intermediate
+        arrays would only be passed from helper to helper."""
         grid, records, changed, changed_far = frame.grid, frame.records, frame.changed, frame.changed_far
         refresh, far_stride, near_m = frame.refresh, frame.far_stride, frame.near_m
         # Current view per viewer as rows of ids sorted ascending, slots carried alongside.

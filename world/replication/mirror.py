@@ -33,6 +33,9 @@ whenever they change: the transport keeps it where any node can give it back whe
 resumes there, and the server keeps the latest of each visitor to restore a room whose worker
 process died (server/shards.py; the shared kinds are kept for that, compacted, by
 world/replay.py).
+
+Each kind's payload is typed in world/replication/items.py: a room parses every item it takes
+(``parse``) before a feature sees it, and counts the ones that do not parse (``Outbox.rejected``).
 """
 
 from __future__ import annotations

@@ -61,7 +61,8 @@ class QABoard:
     def add(self, q: Question) -> Question:
         """A new question (asked here, or on another node's shard of the room)."""
         if len(self._questions) >= MAX_QUESTIONS:
-            stale = min(self._questions.values(), key=lambda q: (q.answer is None, len(q.voters), q.t))
+            # unanswered first (answers are what visitors came for), then fewest votes, then oldest
+            stale = min(self._questions.values(), key=lambda q: (q.answer is not None, len(q.voters), q.t))
             del self._questions[stale.id]
         self._questions[q.id] = q
         self.changed = True

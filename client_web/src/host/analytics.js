@@ -4,7 +4,7 @@
 // docs/protocol.md, "Analytics".
 
 import { $, h, clear, fmtTime, str } from './dom.js';
-import { state } from './state.js';
+import { state, copy } from './state.js';
 
 let ctx = null;
 let reportGen = 0;
@@ -406,3 +406,17 @@ function renderHeatmap() {
     ? `Where visitors spent time since the room opened (${fmtN(Math.round(total))} avatar-seconds in all), ${cell} m cells.`
     : `Where the ${fmtN(total)} ${total === 1 ? 'visitor is' : 'visitors are'} right now, ${cell} m cells; x across, z down (metres).`;
 }
+
+// ---- the feature: charts from `stats`, the report fetched after each watch --------------------
+
+export const analyticsFeature = {
+  name: 'analytics',
+  init: initAnalytics,
+  keep: ['report'],
+  feed: { stats: () => renderAnalytics() },
+  afterWatch: (room) => loadReport(room), // attendance before the console came, dwell per cell
+  tabShown(tab) { if (tab === 'analytics') renderAnalytics(); },
+  render: () => renderAnalytics(),
+  resize: () => renderAnalytics(),
+  facade: { get lastExport() { return copy(state.lastExport); } },
+};

@@ -2,7 +2,7 @@
 // sender, delete / pin, the staff input, the pinned banner and slow mode.
 
 import { $, h, clear, fmtTime, fmtLeft, nearBottom, str, armed } from './dom.js';
-import { state, can } from './state.js';
+import { state, can, copy } from './state.js';
 
 const MAX_ROWS = 500;
 const SLOW_PRESETS = [0, 5, 10, 30, 60, 120, 300];
@@ -253,3 +253,33 @@ function modBar(m, from, staff, name) {
   return bar;
 }
 
+// ---- the feature: the room's chat feed, the watch ack's chat, slow mode and pin -------------
+
+export const chatFeature = {
+  name: 'chat',
+  init: initChat,
+  feed: {
+    chat: (m) => addMessage(m),
+    'chat.delete': (m) => markDeleted(m.id),
+    pin: (p) => {
+      state.pinned = typeof p.text === 'string' && p.text ? p : null;
+      renderPin();
+    },
+  },
+  watched(ack) {
+    state.chat = Array.isArray(ack.chat) ? ack.chat.filter((m) => m && m.id !== undefined) : [];
+    state.slow = Number(ack.slow) || 0;
+    state.pinned = ack.pinned && ack.pinned.text ? ack.pinned : null;
+  },
+  signedIn: () => renderRole(),
+  changed(what) {
+    if (what === 'people') refreshSenders();
+    if (what === 'slow') renderSlow();
+  },
+  render: () => renderChat(),
+  facade: {
+    get chat() { return copy(state.chat); },
+    get slow() { return state.slow; },
+    get pinned() { return copy(state.pinned); },
+  },
+};

@@ -1,14 +1,20 @@
 // Socket.IO connection to the staff namespace `/host` (docs/protocol.md, "Host namespace").
+// Every server event goes to the features' router (shared/features.js), `welcome` included; the
+// connection itself handles `session.end` there. Its own emitter says only `state` / `refused`.
 // Uses the global `io` from /vendor/socket.io/socket.io.msgpack.min.js (msgpack parser inside).
 
-import { Emitter } from '../emitter.js';
+import { Emitter } from '../shared/emitter.js';
+import { requestAck } from '../shared/ack.js';
 
-// Server → host events the console listens to.
-const FEED = ['chat', 'chat.delete', 'pin', 'qa.queue', 'ticket', 'modlog', 'stats', 'moderation', 'offer', 'show'];
+const ACK_TEXTS = { offline: 'not connected to the server', timeout: 'the server did not answer in time', unexpected: 'unexpected answer from the server' };
 
 export class HostConn extends Emitter {
-  constructor(url = location.origin) {
+  // features: the router every server event is handed to
+  constructor(features, url = location.origin) {
     super();
+    this.features = features;
+    // The server ends a session whose token expired or was revoked: it says why, then closes.
+    features.register({ name: 'conn', events: { 'session.end': (msg) => { this.ended = String(msg?.reason || 'ended'); } } });
     this.url = url;
     this.socket = null;
     this.state = 'idle'; // idle | connecting | live | reconnecting | refused
@@ -31,9 +37,6 @@ export class HostConn extends Emitter {
     });
     this.socket = s;
     s.on('connect', () => this.setState('live'));
-    s.on('welcome', (msg) => this.emit('welcome', msg || {}));
-    // The server ends a session whose token expired or was revoked: it says why, then closes.
-    s.on('session.end', (msg) => { this.ended = String(msg?.reason || 'ended'); });
     s.on('connect_error', (err) => {
       // A refusal by the server (CONNECT_ERROR packet) is final: socket.io does not retry it.
       // A transport failure (server down) is retried by socket.io on its own.
@@ -57,12 +60,14 @@ export class HostConn extends Emitter {
         this.setState('reconnecting', reason);
       }
     });
-    for (const evt of FEED) s.on(evt, (msg) => this.emit(evt, msg || {}));
+    // One path for every server event (connection events are not server events: not here).
+    s.onAny((evt, msg) => this.features.route(evt, msg || {}));
   }
 
   close() {
     if (!this.socket) return;
     this.socket.removeAllListeners();
+    this.socket.offAny();
     this.socket.disconnect();
     this.socket = null;
     this.setState('idle');
@@ -70,18 +75,9 @@ export class HostConn extends Emitter {
 
   // Emit with ack; always resolves to {ok: true, ...} or {ok: false, error: {code, message}}.
   async call(event, payload, timeoutMs = 8000) {
-    if (!this.socket?.connected) {
-      return { ok: false, error: { code: 'unavailable', message: 'not connected to the server' } };
-    }
-    try {
-      const ack = await this.socket.timeout(timeoutMs).emitWithAck(event, payload);
-      if (ack && typeof ack === 'object' && typeof ack.ok === 'boolean') {
-        if (!ack.ok && (!ack.error || typeof ack.error !== 'object')) ack.error = { code: 'error', message: 'request failed' };
-        return ack;
-      }
-      return { ok: false, error: { code: 'bad_request', message: 'unexpected answer from the server' } };
-    } catch {
-      return { ok: false, error: { code: 'unavailable', message: 'the server did not answer in time' } };
-    }
+    const ack = await requestAck(this.socket, event, payload, timeoutMs, ACK_TEXTS);
+    if (typeof ack.ok !== 'boolean') return { ok: false, error: { code: 'bad_request', message: ACK_TEXTS.unexpected } };
+    if (!ack.ok && (!ack.error || typeof ack.error !== 'object')) ack.error = { code: 'error', message: 'request failed' };
+    return ack;
   }
 }

@@ -1,7 +1,9 @@
 // DOM helpers for the host console. Every piece of text goes in through textContent (or a
 // text node): user-generated names, messages, questions and tickets can never become markup.
 
-export const $ = (id) => document.getElementById(id);
+import { $, nearBottom, toast as showToast } from '../shared/dom.js';
+
+export { $, nearBottom };
 
 // h('div', {class: 'x', onclick: fn, dataset: {a: 1}}, 'text', child, [more children])
 export function h(tag, props = null, ...children) {
@@ -83,20 +85,8 @@ export function str(v, fallback = '') {
 
 // Transient notices in the corner; errors stay longer. Identical ones are merged.
 export function toast(text, { kind = 'info', ms = 4000 } = {}) {
-  const box = $('toasts');
-  if (!box) return;
-  for (const t of box.children) if (t.textContent === text) t.remove();
-  const el = h('div', { class: `toast ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
-  box.prepend(el);
-  while (box.children.length > 3) box.lastChild.remove();
   const life = kind === 'error' ? ms * 2 : kind === 'ok' ? Math.min(ms, 2500) : ms;
-  setTimeout(() => el.classList.add('out'), life);
-  setTimeout(() => el.remove(), life + 400);
-}
-
-// Keep a scrolled list pinned to its bottom only if the user was already there.
-export function nearBottom(el, slack = 40) {
-  return el.scrollHeight - el.scrollTop - el.clientHeight <= slack;
+  showToast(text, { kind, life, max: 3, role: kind === 'error' ? 'alert' : 'status' });
 }
 
 // Destructive buttons ask for a second click within 3 s (no modal dialogs).

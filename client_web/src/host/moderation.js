@@ -3,7 +3,7 @@
 // entry, from which the lists are kept current.
 
 import { $, h, clear, fmtTime, fmtLeft, str } from './dom.js';
-import { state, can } from './state.js';
+import { state, can, copy } from './state.js';
 import { scopeOf } from './chat.js';
 
 const MAX_LOG = 200;
@@ -148,3 +148,23 @@ function prependLogRow(e) {
   list.prepend(logRow(e));
   while (list.children.length > MAX_LOG) list.lastChild.remove();
 }
+
+// ---- the feature: the modlog feed and the watch ack's lists ---------------------------------
+
+export const moderationFeature = {
+  name: 'moderation',
+  init: initModeration,
+  feed: { modlog: (e) => applyLog(e) },
+  watched(ack) {
+    state.log = (Array.isArray(ack.log) ? [...ack.log] : []).sort((a, b) => (Number(b.t) || 0) - (Number(a.t) || 0));
+    state.muted = Array.isArray(ack.muted) ? ack.muted : [];
+    state.banned = Array.isArray(ack.banned) ? ack.banned : [];
+  },
+  changed(what) { if (what === 'people') renderPeople(); },
+  render() { renderPeople(); renderLog(); },
+  facade: {
+    get log() { return copy(state.log); },
+    get muted() { return copy(state.muted); },
+    get banned() { return copy(state.banned); },
+  },
+};

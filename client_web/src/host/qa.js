@@ -3,7 +3,7 @@
 // shadow-muted are marked: only staff and their asker see them.
 
 import { $, h, clear, fmtTime, str } from './dom.js';
-import { state, can } from './state.js';
+import { state, can, copy } from './state.js';
 
 let ctx = null;
 const drafts = new Map(); // question id -> text being typed (survives re-renders)
@@ -99,3 +99,17 @@ function answerBox(q) {
   });
   return form;
 }
+
+// ---- the feature: the Q&A queue feed and the watch ack's questions --------------------------
+
+export const qaFeature = {
+  name: 'qa',
+  init: initQa,
+  feed: {
+    'qa.queue': (q) => setQuestions(q.questions),
+    'qa.delete': (d) => dropQuestion(d.id),
+  },
+  watched(ack) { state.qa = Array.isArray(ack.qa) ? ack.qa : []; },
+  render: () => renderQa(),
+  facade: { get qa() { return copy(state.qa); } },
+};

@@ -3,7 +3,7 @@
 // staff feed's `offer` events (docs/protocol.md, "Showroom commerce").
 
 import { $, h, clear, fmtTime, str } from './dom.js';
-import { state, can } from './state.js';
+import { state, can, copy } from './state.js';
 
 // offer.start limits, as the server checks them (world/protocol.py OfferStartRequest).
 export const LIMITS = {
@@ -335,3 +335,31 @@ function tickCountdowns() {
     if (d && clock) clock.textContent = countdownText(d);
   }
 }
+
+// ---- the feature: drops (`offer`, `stats.offers`), the spotlight, the catalog ----------------
+
+export const shopFeature = {
+  name: 'shop',
+  init: initShop,
+  keep: ['drops', 'catalog', 'spotlight'], // a re-watch of the same room keeps the drops seen so far
+  feed: {
+    offer: (o) => applyOffer(o),
+    modlog: (e) => noteLog(e),
+    stats: (s) => syncOffers(s.offers),
+  },
+  // The current spotlight: in the snapshot (newer servers), else the last one in the log.
+  watched(ack) {
+    const snap = ack.spotlight && typeof ack.spotlight === 'object' ? ack.spotlight : null;
+    const spot = state.log.find((e) => e && e.action === 'spotlight');
+    if (snap?.product) setSpotlight({ id: snap.product.id, name: snap.product.name, by: snap.by, t: snap.t });
+    else if (spot) setSpotlight({ id: spot.id, name: spot.name, by: spot.by, t: spot.t });
+    if (Array.isArray(ack.offers)) syncOffers(ack.offers);
+  },
+  afterWatch: (room) => loadCatalog(room), // the product picker, and product names in the analytics
+  render: () => renderShop(),
+  facade: {
+    get catalog() { return copy(state.catalog); },
+    get drops() { return copy(state.drops); }, // from the `offer` feed and `stats.offers`
+    get spotlight() { return copy(state.spotlight); },
+  },
+};

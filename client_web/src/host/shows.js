@@ -3,25 +3,18 @@
 // (docs/protocol.md, "Concerts" and "Money-wheel game show"). Every time is server ms, turned
 // into countdowns with the console's estimate of the server clock (dom.js serverNow).
 
-import { $, h, clear, fmtTime, str } from './dom.js';
-import { state, can } from './state.js';
-import { verifyRound } from '../showmath.js';
+import { $, h, clear, fmtTime, str, seedClock } from './dom.js';
+import { state, can, copy } from './state.js';
+import { BET_SEGMENTS, restAngle as restOf, segmentStyle, spinAngle, verifyRound } from '../shows/showmath.js';
 
 let ctx = null;
 let frame = 0; // requestAnimationFrame id while the wheel turns
 let restAngle = -Math.PI / 54; // where the wheel stopped last (radians, clockwise): segment 0 under the pointer
 let armedRestart = 0; // perf time until which "Restart show" waits for its confirming click
 
-export const BET_SEGMENTS = ['1', '2', '5', '10', '20', '40'];
-// One colour per segment, as the visitor client paints the wheel; multipliers are metallic.
-const SEGMENT_STYLE = {
-  1: ['#f2c230', '#3a2a00'], 2: ['#2f7fe0', '#fff'], 5: ['#b04fd6', '#fff'], 10: ['#2fa45c', '#fff'],
-  20: ['#f07a1f', '#fff'], 40: ['#d8343a', '#fff'], '2x': ['#c9ced8', '#1f1c19'], '7x': ['#e8b923', '#1f1c19'],
-};
-const style = (s) => SEGMENT_STYLE[s] || ['#777', '#fff'];
+// One colour per segment, as the visitor client paints the wheel (shows/showmath.js): [fill, ink].
+const style = (seg) => { const st = segmentStyle(seg); return [st.fill, st.ink]; };
 const TAU = Math.PI * 2;
-const mod = (a, n) => ((a % n) + n) % n;
-const SPIN_TURNS = 5;
 
 const PHASE_LABEL = {
   idle: 'No round', betting: 'Betting open', spinning: 'Spinning', multiplier: 'Multiplier!', result: 'Settled',
@@ -259,20 +252,15 @@ function renderWheel() {
   drawWheel();
 }
 
-// The wheel's rotation (radians, clockwise, the pointer at 12 o'clock) at server time `now`.
+// The wheel's rotation (radians, clockwise, the pointer at 12 o'clock) at server time `now`:
+// at rest on the last spin, or turning towards it from where it stopped (shows/showmath.js).
 function angleNow(s, now) {
   const n = Array.isArray(s?.segments) && s.segments.length ? s.segments.length : 54;
-  const step = TAU / n;
   const spins = Array.isArray(s?.spins) ? s.spins : [];
   if (!spins.length) return restAngle;
   const last = spins[spins.length - 1];
-  const target = mod(-(last + 0.5) * step, TAU);
-  if (s.phase !== 'spinning') return target;
-  const t0 = Number(s.t0), t1 = Number(s.ends_at);
-  if (!(t1 > t0) || now >= t1) return target;
-  const u = Math.max(0, (now - t0) / (t1 - t0));
-  const travel = SPIN_TURNS * TAU + mod(target - restAngle, TAU);
-  return mod(restAngle + travel * (1 - (1 - u) ** 3), TAU);
+  if (s.phase !== 'spinning') return restOf(last, n);
+  return spinAngle({ from: restAngle, index: last, t0: Number(s.t0), endsAt: Number(s.ends_at), n }, now);
 }
 
 function drawWheel() {
@@ -503,3 +491,27 @@ function tick() {
 export function onTabShown() {
   if (showKind()) renderShows();
 }
+
+// ---- the feature: the room's ShowState (watch ack + `show` feed) ------------------------------
+
+export const showsFeature = {
+  name: 'shows',
+  init: initShows,
+  keep: ['setlist', 'rounds'],
+  feed: {
+    show: (s) => {
+      if (s.kind === 'wheel' && s.phase === 'idle') seedClock(s.t0); // an idle state is stamped now
+      applyShow(s);
+    },
+    stats: (s) => { if (!state.show && s.show?.kind) renderShows(); }, // a show the snapshot did not carry
+  },
+  watched(ack) { if (ack.show && typeof ack.show === 'object') applyShow(ack.show, { render: false }); },
+  tabShown(tab) { if (tab === 'show') onTabShown(); },
+  render: () => renderShows(),
+  resize: () => renderShows(),
+  facade: {
+    get show() { return copy(state.show); }, // the room's ShowState (watch ack + `show` feed)
+    get setlist() { return copy(state.setlist); },
+    get rounds() { return copy(state.rounds); }, // settled wheel rounds checked here: {ok, commit, seed, ...}
+  },
+};

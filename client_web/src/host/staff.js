@@ -50,3 +50,12 @@ export function renderStaff() {
       p.jti ? b : null));
   }
 }
+
+// ---- the feature: staff signed in (hosts), refreshed at each sign-in --------------------------
+
+export const staffFeature = {
+  name: 'staff',
+  init: initStaff,
+  signedIn: () => refreshStaff(),
+  render: () => renderStaff(),
+};

@@ -75,3 +75,6 @@ export function peekToken(token) {
     return null;
   }
 }
+
+// A deep copy for the test hook (what it returns can never change the console's state).
+export const copy = (v) => JSON.parse(JSON.stringify(v ?? null));

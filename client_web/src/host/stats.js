@@ -1,7 +1,7 @@
 // Attendance & activity from `stats` (every second): numbers and a sparkline of attendees.
 
-import { $ } from './dom.js';
-import { state } from './state.js';
+import { $, seedClock } from './dom.js';
+import { state, copy } from './state.js';
 
 const WINDOW_MS = 10 * 60_000; // sparkline span
 const FIELDS = [
@@ -87,3 +87,22 @@ function drawSpark(canvas, points) {
   g.arc(x(lt), y(lv), 2.6, 0, Math.PI * 2);
   g.fill();
 }
+
+// ---- the feature: the `stats` feed (once a second) --------------------------------------------
+
+export const statsFeature = {
+  name: 'stats',
+  keep: ['stats', 'history'], // a re-watch after a reconnect keeps the sparkline
+  feed: {
+    stats: (s) => {
+      seedClock(s.t); // a sample for the server clock estimate (there is no `time` on /host)
+      applyStats(s);
+    },
+  },
+  render: () => renderStats(),
+  resize: () => renderStats(),
+  facade: {
+    get stats() { return copy(state.stats); },
+    get history() { return copy(state.history); },
+  },
+};

@@ -4,14 +4,11 @@
 
 import { $ } from './dom.js';
 import { state, can } from './state.js';
+import { storage as store } from '../shared/storage.js';
 
 const TAB_KEY = 'vetrina.host.tab';
 const VIEWS = { live: 'grid', show: 'show-view', analytics: 'analytics-view' };
 let onChange = () => {};
-
-function store() {
-  try { return window.sessionStorage; } catch { return null; }
-}
 
 export function initTabs(changed) {
   onChange = changed;
@@ -65,3 +62,12 @@ function apply(name) {
   document.body.dataset.tab = name;
   if (changed) onChange(name);
 }
+
+// ---- the feature: which view shows (a new ShowState may add or remove the Show tab) -----------
+
+export const tabsFeature = {
+  name: 'tabs',
+  feed: { show: () => renderTabs() },
+  render: () => renderTabs(),
+  facade: { get tab() { return state.tab; } },
+};

@@ -2,7 +2,7 @@
 // its conversation (visitor / bot with confidence / staff) and a reply box.
 
 import { $, h, clear, fmtTime, str } from './dom.js';
-import { state, can } from './state.js';
+import { state, can, copy } from './state.js';
 
 let ctx = null;
 const drafts = new Map(); // ticket id -> reply being typed
@@ -118,3 +118,14 @@ function replyBox(t, id) {
   });
   return form;
 }
+
+// ---- the feature: the ticket feed and the watch ack's tickets -------------------------------
+
+export const ticketsFeature = {
+  name: 'tickets',
+  init: initTickets,
+  feed: { ticket: (t) => upsertTicket(t) },
+  watched(ack) { state.tickets = Array.isArray(ack.tickets) ? ack.tickets : []; },
+  render: () => renderTickets(),
+  facade: { get tickets() { return copy(state.tickets); } },
+};

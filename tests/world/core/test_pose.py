@@ -22,7 +22,7 @@ from world.core.pose import (
     decode_records,
     encode_quats,
 )
-from world.core.room import Join, Leave, Room, SetPose
+from world.core.room import Join, Leave, Poses, Room, SetPose
 from world.core.scene import RoomConfig, Scene
 
 IDENTITY = [0.0, 0.0, 0.0, 1.0]
@@ -230,13 +230,13 @@ def test_room_stores_poses_by_slot_and_forgets_them_when_the_avatar_leaves() -> 
     room.step(1000, [Join(1, 1, "Ada", {}), Join(2, 2, "Bob", {})])
     room.step(1100, [])
     flags, values = check_pose(FULL)
-    out = room.step(1200, [SetPose(1, flags, values)])
+    out = room.step(1200, [Poses.of(SetPose(1, flags, values))])
     (tick,) = [t for t in out.ticks if t.viewer == 2]
     assert [r.avatar for r in decode_records(tick.pose)] == [1]
     assert all(not t.pose for t in out.ticks if t.viewer == 1)  # never your own
     room.step(1300, [Leave(1)])
     assert not room.poses.active
-    out = room.step(1400, [Join(3, 3, "Cy", {}), SetPose(99, flags, values)])  # unknown avatar: ignored
+    out = room.step(1400, [Join(3, 3, "Cy", {}), Poses.of(SetPose(99, flags, values))])  # unknown avatar: ignored
     assert not room.poses.active
 
 

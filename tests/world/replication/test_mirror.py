@@ -196,7 +196,7 @@ def test_a_ban_on_one_node_holds_on_every_node_and_the_qa_board_is_one() -> None
     assert 7 not in b.avatars and 7 in out_b.left  # removed where it actually was
     assert [e.to for e in events(out_b, "moderation")] == [(7,)]
     assert b.step(1500, [Join(5, 7, "Troll", {}, "s7")]).replies[5]["error"]["code"] == "banned"
-    log = [e for e in b.social.mod.log if e.get("action") == "mod.ban"]  # the log holds it too
+    log = [e for e in b.members.modlog() if e.get("action") == "mod.ban"]  # the log holds it too
     assert log and log[0]["remote"] is True and log[0]["by"] == "Sara"
     assert not mirrored(out_b, "staff")  # applied, not echoed back
 

@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from world.shows.wheel import (
+    MAX_BET,
     MULTIPLIERS,
     NUMBERS,
     SEGMENTS,
@@ -128,3 +129,77 @@ def test_phases_and_times_for_synced_clients() -> None:
     s = wheel.state(T0 + 10_000 + SPIN_MS + RESPIN_PAUSE_MS)
     assert s["phase"] == "spinning" and s["multiplier"] == 2 and s["segment"] == "5"
     assert set(MULTIPLIERS) == {"2x", "7x"}
+
+
+def test_the_draw_depends_only_on_the_seed_the_round_and_the_spin_number() -> None:
+    seed = b"k" * 32
+    first = [spin_index(seed, "w1-1", i) for i in range(8)]
+    assert first == [spin_index(seed, "w1-1", i) for i in range(8)]  # anyone recomputes the same
+    assert all(0 <= i < len(SEGMENTS) for i in first)
+    assert first != [spin_index(seed, "w1-2", i) for i in range(8)]  # another round, another draw
+    assert first != [spin_index(b"j" * 32, "w1-1", i) for i in range(8)]
+    digest = hashlib.sha256(seed + b"w1-1" + (0).to_bytes(4, "big")).digest()
+    assert first[0] == int.from_bytes(digest, "big") % 54  # the formula the docs publish
+
+
+def test_several_bets_of_one_visitor_are_paid_per_winning_segment() -> None:
+    wheel = Wheel()
+    rid = f"w{T0:x}-1"
+    payouts, _ = play(wheel, seed_for(rid, "5"), [(1, "5", 10), (1, "5", 20), (1, "2", 50), (2, "40", 100)])
+    assert {a: w for a, w, _ in payouts} == {1: (10 + 20) * 5 + 30, 2: 0}
+    assert wheel.balance(1) == STARTING_BALANCE - 80 + 180 and wheel.balance(2) == STARTING_BALANCE - 100
+    assert [(a, b) for a, _, b in payouts] == [(1, wheel.balance(1)), (2, wheel.balance(2))]
+
+
+def test_a_bet_may_be_at_most_max_bet_and_never_more_than_the_balance() -> None:
+    wheel = Wheel()
+    wheel.balances[1] = MAX_BET + 500  # a rich visitor still meets the table limit
+    r = wheel.open(T0, 10, b"s" * 32)
+    with pytest.raises(WheelError) as err:
+        wheel.bet(1, "Ada", r.id, "1", MAX_BET + 1, "big", T0)
+    assert err.value.code == "bad_request" and wheel.balance(1) == MAX_BET + 500
+    assert wheel.bet(1, "Ada", r.id, "1", MAX_BET, "max", T0) == 500
+    spent = 0
+    for i in range(40):  # a visitor betting until it cannot: the balance never goes below zero
+        try:
+            wheel.bet(2, "Bob", r.id, "2", 97, f"b{i}", T0)
+            spent += 97
+        except WheelError as e:
+            assert e.code == "insufficient_funds"
+        assert wheel.balance(2) >= 0
+    assert spent == 97 * (STARTING_BALANCE // 97) and wheel.balance(2) == STARTING_BALANCE % 97
+
+
+def test_the_host_spins_early_once_and_bets_close_with_the_spin() -> None:
+    wheel = Wheel()
+    with pytest.raises(WheelError) as err:
+        wheel.spin(T0)
+    assert err.value.code == "conflict"
+    r = wheel.open(T0, 30, b"s" * 32)
+    wheel.bet(1, "Ada", r.id, "1", 10, "b1", T0 + 1)
+    wheel.spin(T0 + 2000)
+    assert wheel.state(T0 + 2000)["phase"] == "spinning" and wheel.state(T0 + 2000)["t0"] == T0 + 2000
+    with pytest.raises(WheelError) as err:
+        wheel.spin(T0 + 2001)
+    assert err.value.code == "conflict"
+    with pytest.raises(WheelError) as err:
+        wheel.bet(1, "Ada", r.id, "1", 10, "b2", T0 + 2001)
+    assert err.value.code == "closed"
+    assert wheel.bet(1, "Ada", r.id, "1", 10, "b1", T0 + 2001) == STARTING_BALANCE - 10  # a retry still answers
+
+
+def test_rounds_follow_each_other_and_history_and_leaderboard_are_bounded() -> None:
+    wheel = Wheel(history=2)
+    now, rounds = T0, []
+    for n in range(3):
+        r = wheel.open(now, 1, bytes([n]) * 32)
+        rounds.append(r.id)
+        wheel.bet(n + 1, f"P{n + 1}", r.id, "1", 10 * (n + 1), "b", now)
+        while not r.settled:
+            wheel.advance(now)
+            now += 500
+        assert wheel.advance(now) == (False, [])  # a settled round changes nothing more
+    assert [h["round"] for h in wheel.history] == rounds[:0:-1]  # newest first, the oldest dropped
+    board = wheel.leaderboard(top=2)
+    assert len(board) == 2 and board[0]["balance"] >= board[1]["balance"]
+    assert {p["id"] for p in wheel.leaderboard()} == {1, 2, 3}

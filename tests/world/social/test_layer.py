@@ -61,7 +61,7 @@ def test_room_chat_goes_to_everyone_near_chat_to_the_near_only() -> None:
     room_msg, near_msg = events(out, "chat")
     assert room_msg.to is None and room_msg.payload["text"] == "hello"
     assert sorted(near_msg.to) == [1, 2]  # V3 is 56 m away, the view radius is 10 m
-    assert [m["text"] for m in room.social.join_extras(9, step.now)["chat"]] == ["hello"]
+    assert [m["text"] for m in room.social.join(9, step.now)["chat"]] == ["hello"]
 
 
 def test_reactions_in_one_tick_become_one_message() -> None:
@@ -191,8 +191,8 @@ def test_a_shadow_muted_question_is_on_its_askers_board_and_staffs_queue_only() 
     assert sorted(tops) == [(1,), (2, 3)] and tops[(2, 3)] == ["real question"]
     queue = [s[1]["questions"] for s in out.staff if s[0] == "qa.queue"][0]
     assert {q["text"]: q.get("shadow", False) for q in queue} == {"spam question": True, "real question": False}
-    assert [q["text"] for q in room.social.join_extras(2, step.now)["qa"]["top"]] == ["real question"]
-    assert len(room.social.join_extras(1, step.now)["qa"]["top"]) == 2
+    assert [q["text"] for q in room.social.join(2, step.now)["qa"]["top"]] == ["real question"]
+    assert len(room.social.join(1, step.now)["qa"]["top"]) == 2
 
 
 def test_shadow_muting_hides_the_visitors_earlier_questions_too() -> None:
@@ -267,3 +267,22 @@ def test_event_wide_actions_hold_in_a_room_the_visitor_has_not_been_to() -> None
     assert step.reply(lambda r: Say(r, 78, "hi", "room"))["error"]["code"] == "muted"
     assert step.reply(lambda r: StaffAct(r, HOST, "mod.unmute", {"avatar": 78, "scope": "event"}))["ok"]
     assert step.reply(lambda r: Say(r, 78, "hi", "room"))["ok"]
+
+
+def test_a_watching_host_gets_every_features_part_and_one_moderation_log() -> None:
+    from world.commerce.shop import CommerceAct
+
+    room, step = crowd(2)
+    step(StaffAct(1, HOST, "mod.mute", {"avatar": 2, "minutes": 5}),
+         CommerceAct(2, HOST, "spotlight", {"product": "aria"}))
+    watch = step.reply(lambda ref: StaffAct(ref, HOST, "host.watch", {}))
+    assert watch["ok"] and watch["spotlight"]["product"]["id"] == "aria" and watch["offers"] == []
+    assert [e["action"] for e in watch["log"]] == ["mod.mute", "spotlight"]  # the shop's action is in the one log
+    assert [m["avatar"] for m in watch["muted"]] == [2] and "chat" in watch and "qa" in watch
+
+
+def test_a_banned_visitor_is_refused_on_joining_again() -> None:
+    room, step = crowd(2)
+    step(StaffAct(1, HOST, "mod.ban", {"avatar": 2, "scope": "room"}))
+    again = step.reply(lambda ref: Join(ref, 2, "V2", {}, "session-2"))
+    assert again["error"]["code"] == "banned" and room.occupancy == 1
