@@ -87,7 +87,7 @@ def cluster_part(settings: Settings, metrics: Metrics,
     cluster = Cluster(settings.redis_url, settings.node_id, metrics, secret=settings.secret, session_ttl_s=ttl)
     # ids this node's rooms mint (chat messages, drops) carry a tag unique among the nodes
     tag = secrets.token_hex(3)
-    return cluster, [cfg.model_copy(update={"shard": tag}) for cfg in configs]
+    return cluster, [cfg.model_copy(update={"tag": tag}) for cfg in configs]
 
 
 def socketio_part(app: web.Application, settings: Settings) -> socketio.AsyncServer:

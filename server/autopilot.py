@@ -40,7 +40,7 @@ def everywhere(room: str) -> bool:
 
 async def run(rooms: Mapping[str, RoomRunner], owns: Callable[[str], bool] = everywhere) -> None:
     """Keep the demo's shows going in the rooms this node ``owns`` (with several nodes, the
-    room's owner drives it and the other nodes mirror its stage)."""
+    room's owner drives it and the other nodes replicate its stage)."""
     loop = asyncio.get_running_loop()
     next_wheel = next_drop = loop.time() + FIRST_AFTER_S
     while True:

@@ -48,7 +48,7 @@ class StepResult(NamedTuple):
     removed: list[int] = []  # avatars staff removed from the room (kick, ban)
     stats: dict[str, Any] = {}
     more: bool = False  # more of this tick's packets follow, as Parts (see RoomEngine.more)
-    shared: list[tuple[str, dict[str, Any]]] = []  # for this room's shards on other nodes (world/mirror.py)
+    shared: list[tuple[str, dict[str, Any]]] = []  # for this room's shards on other nodes (world/replication/shared.py)
     rejected: dict[str, tuple[int, str]] = {}  # items from other shards that did not parse: kind -> (n, first reason)
 
 

@@ -105,7 +105,7 @@ class HostGateway(Namespace):
         self.revocations = revocations or Revocations(Path("data"))
         self.revocations.on_revoke(self._revoked)
         self.sio = sio
-        # room id -> its primary shard (staff act there, it mirrors to the rest), and its shards
+        # room id -> its primary shard (staff act there, it shares with the rest), and its shards
         self.directory = directory
         self._secret = secret
         self.words = words or WordFilter([])

@@ -27,7 +27,7 @@ class NodeOutlet:
         self.send_now = gateway.send_now
 
     async def staff(self, runner: RoomRunner, event: str, payload: dict[str, Any]) -> None:
-        # the primary shard has everything the consoles need (the rest is mirrored into
+        # the primary shard has everything the consoles need (the rest is replicated into
         # it); the others add only what exists nowhere else: their visitors' tickets
         if runner.shard == 0 or event == "ticket":
             await self.host.feed(runner.room_id, event, payload)

@@ -43,7 +43,7 @@ class RoomFactory:
     def make_runner(self, cfg: RoomConfig, seed: int, shard: int) -> RoomRunner:
         s = self.settings
         if shard:  # ids the shard mints (messages, drops, questions, tickets) unique among its siblings
-            cfg = cfg.model_copy(update={"shard": f"{cfg.shard}s{shard + 1}"})
+            cfg = cfg.model_copy(update={"tag": f"{cfg.tag}s{shard + 1}"})
         engine: RoomEngine = (
             ProcessEngine(cfg, seed=seed, viewers_per_part=s.tick_part_viewers)
             if s.room_processes else InlineEngine(cfg, seed=seed)

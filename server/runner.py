@@ -28,7 +28,7 @@ import numpy as np
 from server.engines import RoomEngine, RoomWorkerDied, StepResult
 from server.metrics import Metrics
 from server.packets import event_packet
-from world.commerce.shop import OfferSettled
+from world.commerce.shop import DropSettled
 from server.load import LoadGovernor
 from world.protocol import ErrorCode, error
 from world.core.room import Attach, Detach, Detail, Input, Join, Leave, Move, Moves, Poses, SetPose
@@ -78,7 +78,7 @@ def now_ms() -> int:
 # server/visitor/session.py; refusing one would strand a visitor between rooms), and the
 # settlement of an order the ledger granted (one per visitor per drop; refusing it would
 # lose a sold order).
-ALWAYS = (Join, Leave, Attach, Detach, OfferSettled)
+ALWAYS = (Join, Leave, Attach, Detach, DropSettled)
 
 
 class RoomRunner:
@@ -256,10 +256,10 @@ class RoomRunner:
         a full `reset` view and `correct` on their next move)."""
         # The inputs the dead worker took with it (one may be what killed it): their senders
         # are told to retry, except settlements of orders the ledger granted: they are settled.
-        settle: list[Input] = [item for item in lost if isinstance(item, OfferSettled)]
+        settle: list[Input] = [item for item in lost if isinstance(item, DropSettled)]
         for item in lost:
             fut = self._waiting.get(getattr(item, "ref", 0) or 0)
-            if fut is not None and not fut.done() and not isinstance(item, OfferSettled):
+            if fut is not None and not fut.done() and not isinstance(item, DropSettled):
                 fut.set_result(error(ErrorCode.UNAVAILABLE, f"room {self.id!r} restarted: try again"))
         restore = self._outlet.restore(self)
         if restore:

@@ -20,7 +20,7 @@ from server.replication.room import Remote, Replication
 from server.runner import RoomRunner
 from world.commerce.ledger import Claim
 from world.core.room import Input
-from world.replication.mirror import Mirror, Shared
+from world.replication.shared import Replicated, Shared
 
 
 class AudienceShards:
@@ -68,7 +68,7 @@ class AudienceShards:
         """Items from shard ``origin`` (None: made by the server) to every other shard and node."""
         self.replication.share(origin, items)
 
-    def take(self, item: Mirror) -> bool:
+    def take(self, item: Replicated) -> bool:
         """One item from another node to the shards here."""
         return self.replication.take(item)
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from world.replication.items import HandoverItem, Replica
-from world.replication.mirror import Shared
+from world.replication.shared import Shared
 
 Recipients = tuple[int, ...] | None  # None: every avatar in the room
 
@@ -62,7 +62,7 @@ class Hooks:
 
     shopped: Callable[[str, int, str, int], None] = _nothing  # a funnel step: (stage, avatar, product, now)
     activity: Callable[[str, int, int], None] = _nothing  # chat sent, reactions sent: (kind, now, n)
-    running_offer: Callable[[str], dict[str, Any] | None] = _nothing  # a product's running drop
+    running_drop: Callable[[str], dict[str, Any] | None] = _nothing  # a product's running drop
 
 
 class Context(Protocol):

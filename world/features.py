@@ -28,5 +28,5 @@ def build_features(config: RoomConfig, ctx: Context, rng: random.Random) -> list
     if config.setlist is not None:
         features.append(ConcertShow(config, ctx))
     features.append(insight)  # last: its zone notices follow what the others sent
-    ctx.hooks = Hooks(shopped=insight.shopped, activity=insight.count, running_offer=commerce.running_offer)
+    ctx.hooks = Hooks(shopped=insight.shopped, activity=insight.count, running_drop=commerce.running_drop)
     return features

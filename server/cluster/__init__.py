@@ -5,7 +5,7 @@ connected to it; avatar positions and ticks never leave the node. What makes the
 event goes through each room's replication component (server/replication/room.py), whose
 remote side is here:
 
-- relay.py: shared items (world/replication/mirror.py) published on ``vetrina:room:<room>``
+- relay.py: shared items (world/replication/shared.py) published on ``vetrina:room:<room>``
   and applied by the other nodes' rooms; what a late node replays kept in
   ``vetrina:chat:<room>`` and ``vetrina:replay:<room>``; items held while Redis is down;
 - ledger.py: drop claims decided by one Lua script (the rules of world/commerce/ledger.py);

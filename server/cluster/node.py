@@ -17,7 +17,7 @@ from server.cluster.seal import SeedSeal
 from server.cluster.sessions import Held, Sessions
 from server.metrics import Metrics
 from server.visitors import Visitor
-from world.replication.mirror import Shared
+from world.replication.shared import Shared
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from server.cluster.seal import SeedSeal
 from server.cluster.sessions import Sessions
 from server.replication.room import REPLAYED
 from world.replication.items import BadReplica, parse
-from world.replication.mirror import KINDS, Mirror, Shared
+from world.replication.shared import KINDS, Replicated, Shared
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ Queued = tuple[str, str, dict[str, Any]]  # (room, kind, payload)
 class Sink(Protocol):
     """A room's replication component on this node."""
 
-    def take(self, item: Mirror) -> bool: ...
+    def take(self, item: Replicated) -> bool: ...
 
     def seed(self, items: list[Shared]) -> None: ...
 
@@ -175,7 +175,7 @@ class Relay:
         if kind in LISTED:
             self._remember(room, msgpack.packb([kind, payload]))
         opened = self._opened(kind, payload)
-        if opened is not None and sink.take(Mirror(kind, opened)):
+        if opened is not None and sink.take(Replicated(kind, opened)):
             self._in[kind].inc()
 
     def _opened(self, kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:

@@ -2,7 +2,7 @@
 
 Every shard of a room (its audience shards on this node, server/shards.py) and, with
 ``--redis``, its instances on the other nodes (server/cluster/) are one event because of the
-shared items of world/replication/mirror.py. :class:`Replication` is what they go through,
+shared items of world/replication/shared.py. :class:`Replication` is what they go through,
 whatever the topology:
 
 - **share**: a shard's items to its sibling shards here and to the other nodes (the
@@ -27,9 +27,9 @@ from server.metrics import Metrics
 from server.replication.ledger import DropLedger, LedgerUnavailable
 from server.runner import now_ms
 from world.commerce.ledger import Claim
-from world.commerce.shop import OfferSettled
+from world.commerce.shop import DropSettled
 from world.core.room import Input
-from world.replication.mirror import Mirror, Shared
+from world.replication.shared import Replicated, Shared
 from world.replication.replay import Replay
 
 log = logging.getLogger(__name__)
@@ -96,12 +96,12 @@ class Replication:
             elif not self._learn(kind, payload):
                 continue  # a malformed drop stays where it was made
             else:
-                self._pass(Mirror(kind, payload), skip=origin)
+                self._pass(Replicated(kind, payload), skip=origin)
             out.append((kind, payload))
         if self._remote is not None and out:
             self._remote.share(self.room, out)
 
-    def take(self, item: Mirror) -> bool:
+    def take(self, item: Replicated) -> bool:
         """One item from another node, to every shard here; False: no shard took it."""
         return self._learn(item.kind, item.payload) and self._pass(item, skip=None)
 
@@ -115,11 +115,11 @@ class Replication:
         for item in self.history():
             self._submit(item, skip=None)
 
-    def history(self) -> list[Mirror]:
+    def history(self) -> list[Replicated]:
         """The event so far, for a shard that starts late (it joins the event where it stands)."""
-        return [Mirror(kind, payload, history=True) for kind, payload in self.replay.items(now_ms())]
+        return [Replicated(kind, payload, history=True) for kind, payload in self.replay.items(now_ms())]
 
-    def _pass(self, item: Mirror, *, skip: str | None) -> bool:
+    def _pass(self, item: Replicated, *, skip: str | None) -> bool:
         """Kept for replay, and to the shards here but ``skip``; False: none took it."""
         self.replay.add(item.kind, item.payload, now_ms())
         return self._submit(item, skip=skip)
@@ -132,7 +132,7 @@ class Replication:
             self.ledger.seen(str(payload.get("offer")), payload["stock"])
         return True
 
-    def _submit(self, item: Mirror, *, skip: str | None) -> bool:
+    def _submit(self, item: Replicated, *, skip: str | None) -> bool:
         """To the shards here. Overload policy: a shard whose inbox is full refuses the item
         (server/runner.py bounds it); it is counted (``reason="shard_inbox_full"``), and the
         item stays in the replay for a restore."""
@@ -181,8 +181,8 @@ class Replication:
         state and the granted orders of its own visitors (settled once: a room that has an
         order already changes nothing)."""
         inputs: list[Input] = list(self.history())
-        inputs += [Mirror("handover", carry, history=True) for home, carry in self._carried.values() if home == shard]
-        inputs += [OfferSettled(0, avatar, offer, order, stock) for offer, avatar, order, stock in self.ledger.granted()
+        inputs += [Replicated("handover", carry, history=True) for home, carry in self._carried.values() if home == shard]
+        inputs += [DropSettled(0, avatar, offer, order, stock) for offer, avatar, order, stock in self.ledger.granted()
                    if self._home(avatar) == shard]
         return inputs
 

@@ -31,7 +31,7 @@ from server.visitor.session import Limits, Sessions, VisitorSession
 from server.visitors import Arrival, Visitor, Visitors
 from world.core.room import Attach, Detach, Input, Join, Leave
 from world.protocol import ConnectAuth, ErrorCode, MoveRequest, WireError
-from world.replication.mirror import Mirror
+from world.replication.shared import Replicated
 from world.social.wordfilter import WordFilter
 
 log = logging.getLogger(__name__)
@@ -213,7 +213,7 @@ class VisitorGateway(Namespace):
             assert shards is not None
             runner = shards.place()
             if carry is not None:
-                runner.submit(Mirror("handover", carry))
+                runner.submit(Replicated("handover", carry))
             runner.submit(Join(0, v.id, v.name, v.look, v.session))
             shards.placed(runner)
         self.metrics.messages_in.labels("resume-cross-node").inc()

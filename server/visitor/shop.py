@@ -10,7 +10,7 @@ from server.runner import RoomRunner, now_ms
 from server.visitor import Events
 from server.visitor.session import VisitorSession
 from server.visitors import Visitor
-from world.commerce.shop import CartAdd, CartGet, OfferSettled, ProductTry, ProductView
+from world.commerce.shop import CartAdd, CartGet, DropSettled, ProductTry, ProductView
 from world.protocol import (
     CartAddRequest,
     ClaimRequest,
@@ -84,7 +84,7 @@ async def _claim(gw: VisitorGateway, v: Visitor, runner: RoomRunner, req: ClaimR
     if outcome == "closed":
         raise WireError(ErrorCode.CLOSED, "this offer has ended")
     # a settlement always gets into the room's inbox (see server/runner.py ALWAYS)
-    return await runner.request(lambda ref: OfferSettled(ref, v.id, req.offer, order, stock))
+    return await runner.request(lambda ref: DropSettled(ref, v.id, req.offer, order, stock))
 
 
 EVENTS: Events = {

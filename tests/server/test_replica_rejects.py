@@ -10,7 +10,7 @@ import pytest
 from server.app import ROOMS
 from tests.conftest import AppServer, Visitor
 from tests.server.test_bad_input import metric, metrics_text
-from world.replication.mirror import Mirror
+from world.replication.shared import Replicated
 
 
 async def test_bad_replicas_are_counted_in_metrics_and_logged_once_per_kind(
@@ -22,7 +22,7 @@ async def test_bad_replicas_are_counted_in_metrics_and_logged_once_per_kind(
     await ada.join("showroom")
     runner = server.app[ROOMS]["showroom"]
     caplog.set_level(logging.WARNING, logger="server.runner")
-    for item in (Mirror("chat", {"id": 5}), Mirror("chat", {"text": "no id"}), Mirror("stage", {"action": "x"})):
+    for item in (Replicated("chat", {"id": 5}), Replicated("chat", {"text": "no id"}), Replicated("stage", {"action": "x"})):
         assert runner.submit(item)
 
     reply = await ada.call("chat", {"text": "still ticking"})  # answered by the tick that took them, or a later one

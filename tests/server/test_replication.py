@@ -8,8 +8,8 @@ from server.replication.ledger import LocalLedger
 from server.replication.room import Replication
 from server.runner import now_ms
 from world.commerce.ledger import MAX_DROPS
-from world.commerce.shop import OfferSettled
-from world.replication.mirror import Mirror
+from world.commerce.shop import DropSettled
+from world.replication.shared import Replicated
 
 
 
@@ -23,7 +23,7 @@ def carry(avatar: int) -> dict[str, object]:
 
 
 def handed(inputs: list[object]) -> list[int]:
-    return sorted(int(i.payload["avatar"]) for i in inputs if isinstance(i, Mirror) and i.kind == "handover")
+    return sorted(int(i.payload["avatar"]) for i in inputs if isinstance(i, Replicated) and i.kind == "handover")
 
 
 async def test_a_restarted_shard_gets_back_only_its_own_visitors_carries_and_orders() -> None:
@@ -35,13 +35,13 @@ async def test_a_restarted_shard_gets_back_only_its_own_visitors_carries_and_ord
 
     second = rep.restore("concert~2")
     assert handed(second) == [2, 3]
-    assert [(s.avatar, s.order) for s in second if isinstance(s, OfferSettled)] == [(2, "d1-o2")]
+    assert [(s.avatar, s.order) for s in second if isinstance(s, DropSettled)] == [(2, "d1-o2")]
     first = rep.restore("concert")
     assert handed(first) == [1]
-    assert [(s.avatar, s.order) for s in first if isinstance(s, OfferSettled)] == [(1, "d1-o1")]
+    assert [(s.avatar, s.order) for s in first if isinstance(s, DropSettled)] == [(1, "d1-o1")]
     # both replay the event itself: the drop, then its stock after the last claim
     for inputs in (first, second):
-        assert [(i.kind, i.payload.get("stock")) for i in inputs if isinstance(i, Mirror) and i.kind != "handover"] == [
+        assert [(i.kind, i.payload.get("stock")) for i in inputs if isinstance(i, Replicated) and i.kind != "handover"] == [
             ("offer", 5), ("stock", 3)]
 
 

@@ -5,7 +5,7 @@ A drop (``offer``) is claimed through a ledger outside the room (server/shards.p
 with several nodes), which decides one claim after another, so its stock can never be
 oversold and a visitor gets at most one order per drop however many claims race in (a repeated
 claim answers with the same order; world/commerce/ledger.py has the rules); the room only
-records the decision (``OfferSettled``, which is idempotent). Carts and orders are keyed by
+records the decision (``DropSettled``, which is idempotent). Carts and orders are keyed by
 avatar id, which a resumed visitor keeps. It is one feature of the room (world/feature.py).
 """
 
@@ -57,7 +57,7 @@ class CartGet:
 
 
 @dataclass(slots=True)
-class OfferSettled:
+class DropSettled:
     """A claim decided outside the room (by the cluster's atomic claim, across nodes):
     ``order`` for the avatar, and the drop's stock left after it."""
 
@@ -78,11 +78,11 @@ class CommerceAct:
     params: dict[str, Any]
 
 
-CommerceInput = ProductView | ProductTry | CartAdd | CartGet | OfferSettled | CommerceAct
+CommerceInput = ProductView | ProductTry | CartAdd | CartGet | DropSettled | CommerceAct
 
 
 @dataclass(slots=True)
-class Offer:
+class Drop:
     id: str
     product: Product
     price: float
@@ -107,35 +107,35 @@ class Commerce(FeatureBase):
     def __init__(self, config: RoomConfig, ctx: Context) -> None:
         super().__init__()
         self.room = config.id
-        self._tag = config.shard  # the node's shard tag: drop ids unique across nodes
+        self._tag = config.tag  # the node's id tag: drop ids unique across nodes
         self.catalog = config.catalog
         self.ctx = ctx
         self._carts: dict[int, dict[tuple[str, str], int]] = {}
         self._orders: dict[int, list[dict[str, Any]]] = {}
-        self.offers: dict[str, Offer] = {}
+        self.drops: dict[str, Drop] = {}
         self.spotlight: dict[str, Any] | None = None
         self._stock_changed: set[str] = set()
         self._count = 0
         self.inputs = {ProductView: self._joined(self._view), ProductTry: self._joined(self._try),
                        CartAdd: self._joined(self._cart_add), CartGet: self._joined(self._cart_get),
-                       OfferSettled: self._settled, CommerceAct: self._staff}
+                       DropSettled: self._settled, CommerceAct: self._staff}
         self.replicas = {OfferItem: self._on_offer, StockItem: self._on_stock, Spotlight: self._on_spotlight}
 
     # ---- what a joining visitor and a watching host get --------------------------------
 
     def conversions(self) -> list[dict[str, Any]]:
         """Each drop's orders against its stock (the newest ten)."""
-        recent = list(self.offers.values())[-10:]
+        recent = list(self.drops.values())[-10:]
         return [{**o.wire(), "orders": len(o.orders), "initial": len(o.orders) + o.stock} for o in recent]
 
-    def running_offer(self, product: str) -> dict[str, Any] | None:
-        for offer in self.offers.values():
+    def running_drop(self, product: str) -> dict[str, Any] | None:
+        for offer in self.drops.values():
             if offer.product.id == product and not offer.ended:
                 return offer.wire()
         return None
 
     def join(self, avatar: int, now: int) -> dict[str, Any]:
-        return {"spotlight": self.spotlight, "offers": [o.wire() for o in self.offers.values() if not o.ended]}
+        return {"spotlight": self.spotlight, "offers": [o.wire() for o in self.drops.values() if not o.ended]}
 
     def watch(self, now: int) -> dict[str, Any]:
         return {"spotlight": self.spotlight, "offers": self.conversions()}
@@ -220,16 +220,16 @@ class Commerce(FeatureBase):
         currency = self.catalog.products[0].currency if self.catalog.products else "EUR"
         return {"items": items, "total": round(total, 2), "currency": currency, "orders": list(self._orders.get(avatar, []))}
 
-    def _settled(self, s: OfferSettled, now: int) -> Reply:
+    def _settled(self, s: DropSettled, now: int) -> Reply:
         """A claim the drop's ledger granted, whether or not the avatar is still here."""
-        offer = self.offers.get(s.offer)
+        offer = self.drops.get(s.offer)
         if offer is None:
             return error(ErrorCode.NOT_FOUND, f"no offer {s.offer[:64]!r}")
         if s.avatar not in offer.orders:
             self._record(offer, s.avatar, s.order, s.stock, now)
         return ok(order=offer.orders[s.avatar])
 
-    def _record(self, offer: Offer, avatar: int, order: str, stock: int, now: int) -> None:
+    def _record(self, offer: Drop, avatar: int, order: str, stock: int, now: int) -> None:
         offer.stock = min(offer.stock, stock)
         offer.orders[avatar] = order
         self._stock_changed.add(offer.id)
@@ -269,7 +269,7 @@ class Commerce(FeatureBase):
             known = {o.get("order") for o in mine}
             mine += [o.model_dump(by_alias=True, exclude_unset=True) for o in orders if o.order not in known]
             for o in orders:  # a claim again answers with this order
-                offer = self.offers.get(o.offer)
+                offer = self.drops.get(o.offer)
                 if offer is not None:
                     offer.orders.setdefault(avatar, o.order)
         return {row[0] for row in item.carts}
@@ -283,17 +283,17 @@ class Commerce(FeatureBase):
             self.feed.send(None, "spotlight", self.spotlight)
 
     def _on_stock(self, item: StockItem, history: bool, now: int) -> None:
-        offer = self.offers.get(item.offer)
+        offer = self.drops.get(item.offer)
         if offer is not None and item.stock < offer.stock:
             offer.stock = max(0, item.stock)  # stock only goes down: late updates change nothing
             self._stock_changed.add(offer.id)
 
     def _on_offer(self, item: OfferItem, history: bool, now: int) -> None:
         product = self.catalog.product(item.product)
-        if product is None or item.id in self.offers:
+        if product is None or item.id in self.drops:
             return
-        offer = Offer(item.id, product, float(item.price), item.stock, item.ends_at)
-        self.offers[offer.id] = offer
+        offer = Drop(item.id, product, float(item.price), item.stock, item.ends_at)
+        self.drops[offer.id] = offer
         self.feed.send(None, "offer", offer.wire())
         self.feed.tell_staff("offer", {"room": self.room, **offer.wire(), "orders": 0})
 
@@ -312,11 +312,11 @@ class Commerce(FeatureBase):
             self.feed.log(self.ctx, entry)
             return ok()
         self._count += 1
-        offer = Offer(f"d{self._tag}{now:x}-{self._count}", product, float(act.params["price"]), int(act.params["stock"]),
+        offer = Drop(f"d{self._tag}{now:x}-{self._count}", product, float(act.params["price"]), int(act.params["stock"]),
                       now + int(float(act.params["seconds"]) * 1000))
-        self.offers[offer.id] = offer
-        for stale in [o.id for o in self.offers.values() if o.ended][:-KEEP_ENDED]:
-            del self.offers[stale]  # bounded: old drops go (their orders stay in the carts)
+        self.drops[offer.id] = offer
+        for stale in [o.id for o in self.drops.values() if o.ended][:-KEEP_ENDED]:
+            del self.drops[stale]  # bounded: old drops go (their orders stay in the carts)
         self.feed.share(OfferItem.model_validate({**offer.wire(), "initial": offer.stock}))
         self.feed.send(None, "offer", offer.wire())
         self.feed.tell_staff("offer", {"room": self.room, **offer.wire(), "orders": 0})
@@ -327,14 +327,14 @@ class Commerce(FeatureBase):
 
     def finish(self, now: int) -> None:
         """Stock updates (at most one per offer per tick) and offers that just ended."""
-        for offer in self.offers.values():
+        for offer in self.drops.values():
             if offer.ended:
                 continue
             if offer.stock <= 0 or now >= offer.ends_at:
                 offer.ended = True
                 self._stock_changed.add(offer.id)
         for offer_id in sorted(self._stock_changed):
-            offer = self.offers[offer_id]
+            offer = self.drops[offer_id]
             self.feed.send(None, "offer", offer.wire())
             self.feed.tell_staff("offer", {"room": self.room, **offer.wire(), "orders": len(offer.orders)})
         self._stock_changed.clear()

@@ -28,10 +28,10 @@ from world.features import build_features
 from world.insight.feature import AnalyticsAsk
 from world.protocol import ErrorCode, error, ok
 from world.replication.items import BadReplica, HandoverItem, Replica, parse
-from world.replication.mirror import Mirror, Shared
+from world.replication.shared import Replicated, Shared
 
 __all__ = [
-    "AnalyticsAsk", "Attach", "Avatar", "Detach", "Detail", "Event", "Handover", "Input", "Join", "Leave", "Mirror",
+    "AnalyticsAsk", "Attach", "Avatar", "Detach", "Detail", "Event", "Handover", "Input", "Join", "Leave", "Replicated",
     "Move", "Moves", "Outbox", "Poses", "Room", "SetLook", "SetPose",
 ]
 
@@ -194,7 +194,7 @@ class Room:
         self._core: dict[type, CoreHandler] = {
             Join: self._on_join, Leave: self._on_leave, Attach: self._on_attach, Detach: self._on_detach,
             Poses: self._on_poses, SetLook: self._on_look, Detail: self._on_detail, Handover: self._on_handover,
-            Mirror: self._on_mirror,
+            Replicated: self._on_replicated,
         }
         self._moves: list[Any] = []  # this tick's move rows, in arrival order
         self._singles: list[Move] = []  # single moves not yet in _moves
@@ -350,7 +350,7 @@ class Room:
 
     # ---- items from the room's other shards ------------------------------------------
 
-    def _on_mirror(self, m: Mirror, now: int, out: Outbox) -> None:
+    def _on_replicated(self, m: Replicated, now: int, out: Outbox) -> None:
         """An item from another shard of this room, parsed before any feature sees it; one
         that does not parse (or that its feature refuses) is counted, never costs the tick."""
         try:
@@ -377,7 +377,7 @@ class Room:
 
     def _carry(self, avatars: set[int]) -> list[Shared]:
         """``carry`` items: the state of each visitor whose cart, orders, balance or bets
-        changed this tick, for the node it may resume on (world/replication/mirror.py)."""
+        changed this tick, for the node it may resume on (world/replication/shared.py)."""
         if not avatars:
             return []
         # one export per feature for all of them, split per visitor: a payout carries every bettor at once

@@ -126,7 +126,7 @@ class RoomConfig(BaseModel):
         description="a large room: split into audience shards of at most this many avatars (server/shards.py)",
     )
     pose: PoseLod = Field(default_factory=PoseLod, description="VR pose level-of-detail radii")
-    shard: str = Field(
+    tag: str = Field(
         default="", max_length=32, pattern=r"^[A-Za-z0-9_.-]*$",
         description="set by the server: this node's tag, so message and drop ids are unique across nodes",
     )

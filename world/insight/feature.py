@@ -69,7 +69,7 @@ class Insight(FeatureBase):
         body: dict[str, Any] = {"text": rule.notice.text, "rule": rule.id}
         if rule.notice.product:
             body["product"] = rule.notice.product
-            offer = self.ctx.hooks.running_offer(rule.notice.product) if rule.notice.offer else None
+            offer = self.ctx.hooks.running_drop(rule.notice.product) if rule.notice.offer else None
             if offer is not None:
                 body["offer"] = offer
         self.feed.send((avatar,), "notice", body)

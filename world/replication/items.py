@@ -1,4 +1,4 @@
-"""Typed replication items: one pydantic model per kind of world/replication/mirror.py.
+"""Typed replication items: one pydantic model per kind of world/replication/shared.py.
 
 A room parses every item it takes from its other shards (:func:`parse`) before any feature
 sees it: a feature gets a typed item or nothing, and a malformed item raises

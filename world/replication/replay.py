@@ -1,7 +1,7 @@
-"""The event so far, compacted: what a room's shared items (world/mirror.py) add up to.
+"""The event so far, compacted: what a room's shared items (world/replication/shared.py) add up to.
 
 A shard that starts late, and a shard whose worker process died and restarts empty, replay it
-as ``Mirror(history=True)`` inputs to stand where the event stands. Only the latest state per
+as ``Replicated(history=True)`` inputs to stand where the event stands. Only the latest state per
 key is kept, so a long event (thousands of chat messages) never pushes the running show or a
 drop out of it:
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from world.replication.mirror import Shared
+from world.replication.shared import Shared
 
 CHAT = 50
 OFFERS = 64

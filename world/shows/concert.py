@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 CUE_PAST_MS = 1000  # a cue may start this long before the room's clock (the host's network delay)
 CUE_AHEAD_MS = 24 * 3600 * 1000  # ... and at most this long after it: a show is tonight, not in 2 billion years
-MAX_AT_MS = 2**53 - 1  # whatever the path (a mirrored cue too): a JS number, far below int64
+MAX_AT_MS = 2**53 - 1  # whatever the path (a replicated cue too): a JS number, far below int64
 
 
 class Cue(BaseModel):

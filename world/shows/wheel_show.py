@@ -46,7 +46,7 @@ class WheelShow(FeatureBase):
         self.room = config.id
         self.ctx = ctx
         self.wheel = Wheel()
-        self._tag = config.shard  # this shard's tag: its leaderboard's name among the shards
+        self._tag = config.tag  # this shard's tag: its leaderboard's name among the shards
         self._boards: dict[str, list[dict[str, Any]]] = {}  # the other shards' leaderboards
         self._changed = False
         self.inputs = {PlaceBet: self._bet, WheelAct: self._host}

@@ -104,7 +104,7 @@ class Reply:
 
 class Assistant:
     def __init__(self, room: str, catalog: Catalog, *, tag: str = "") -> None:
-        self._tag = tag  # the node's (and shard's) tag: ticket ids unique across them
+        self._tag = tag  # the node's (and shard's) id tag: ticket ids unique across them
         self.room = room
         self.knowledge = Knowledge(catalog)
         self._tickets: dict[str, Ticket] = {}

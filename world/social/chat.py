@@ -47,7 +47,7 @@ class ChatMessage:
 
 class Chat:
     def __init__(self, tag: str = "") -> None:
-        self._tag = tag  # the node's shard tag: ids unique across nodes
+        self._tag = tag  # the node's id tag: ids unique across nodes
         self._messages: deque[ChatMessage] = deque(maxlen=STAFF_HISTORY)
         self._by_id: dict[str, ChatMessage] = {}
         self._last_sent: dict[int, int] = {}  # avatar -> when its last message was accepted

@@ -56,7 +56,7 @@ class StaffAct:
     staff: Staff
     action: str
     params: dict[str, Any]
-    mirrored: bool = False  # done on another node's shard of this room: applied here too
+    replicated: bool = False  # done on another node's shard of this room: applied here too
 
 
 SocialInput = Say | React | Ask | Vote | AssistAsk | StaffAct

@@ -54,11 +54,11 @@ class Social(FeatureBase):
         self.room = config.id
         self.ctx = ctx
         self.rng = rng
-        self.chat = Chat(config.shard)
+        self.chat = Chat(config.tag)
         self.mod = Moderation()
-        self.qa = QABoard(config.shard)
+        self.qa = QABoard(config.tag)
         self.reactions = Reactions()
-        self.assistant = Assistant(config.id, config.catalog, tag=config.shard)
+        self.assistant = Assistant(config.id, config.catalog, tag=config.tag)
         self._chat_times: deque[int] = deque()
         self.names: dict[int, str] = {}  # everyone who spoke here, for moderating them after they left
         self.inputs = {Say: self._say, React: self._react, Ask: self._ask, Vote: self._vote, AssistAsk: self._assist,
@@ -237,7 +237,7 @@ class Social(FeatureBase):
 
     def _on_staff(self, item: StaffItem, history: bool, now: int) -> None:
         if item.action in SHARED_STAFF:
-            self._staff(StaffAct(0, Staff(item.by, item.role), item.action, dict(item.params), mirrored=True), now)
+            self._staff(StaffAct(0, Staff(item.by, item.role), item.action, dict(item.params), replicated=True), now)
 
     def _on_shadow(self, item: ShadowPost, history: bool, now: int) -> None:
         """A shadowed post from another node: for staff here (and its poster, should it
@@ -268,14 +268,14 @@ class Social(FeatureBase):
         target = int(act.params["avatar"]) if act.params.get("avatar") is not None else None
         # the target is elsewhere (another node, or another room of an event-wide action): it
         # hears of it where it is, not from here
-        away = (act.mirrored or scope_of(act) == "event") and target is not None and self.ctx.name_of(target) is None
+        away = (act.replicated or scope_of(act) == "event") and target is not None and self.ctx.name_of(target) is None
         try:
             reply = handler(self, act, now)
         except Refusal as r:
             return r.reply
         if away:
             events[sent:] = [e for e in events[sent:] if e.to is None or target not in e.to]
-        if not act.mirrored and reply.get("ok") and act.action in SHARED_STAFF:
+        if not act.replicated and reply.get("ok") and act.action in SHARED_STAFF:
             params = dict(act.params)
             if "avatar" in params:  # the other shards may not know the target's name
                 avatar = int(params["avatar"])
@@ -287,7 +287,7 @@ class Social(FeatureBase):
     def log(self, act: StaffAct, now: int, **fields: Any) -> None:
         """A staff action into the room's moderation log (and the consoles' feed)."""
         entry = {"t": now, "by": act.staff.name, "role": act.staff.role, "action": act.action, "room": self.room}
-        if act.mirrored:
+        if act.replicated:
             entry["remote"] = True  # done on another node
         entry.update({k: v for k, v in fields.items() if v is not None})
         self.feed.log(self.ctx, entry)
@@ -297,7 +297,7 @@ class Social(FeatureBase):
         name = self.ctx.name_of(avatar) or self.names.get(avatar)
         # on another node, or (an event-wide action, named by the room it was asked in) in
         # another room: applies here if the avatar comes
-        if name is None and (act.mirrored or act.params.get("name")):
+        if name is None and (act.replicated or act.params.get("name")):
             name = str(act.params.get("name") or f"#{avatar}")
         if name is None:
             raise Refusal(ErrorCode.NOT_FOUND, f"no avatar {avatar} in room {self.room!r}")

@@ -45,7 +45,7 @@ class Question:
 
 class QABoard:
     def __init__(self, tag: str = "") -> None:
-        self._tag = tag  # the node's shard tag: question ids unique across nodes
+        self._tag = tag  # the node's id tag: question ids unique across nodes
         self._questions: dict[str, Question] = {}
         self._count = 0
         self.changed = False

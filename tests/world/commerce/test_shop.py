@@ -7,8 +7,8 @@ import random
 
 from world.commerce.catalog import Catalog, Product, Variant
 from world.commerce.ledger import MemoryLedger, order_id
-from world.commerce.shop import CartAdd, CartGet, CommerceAct, OfferSettled, ProductTry, ProductView
-from world.replication.mirror import Mirror
+from world.commerce.shop import CartAdd, CartGet, CommerceAct, DropSettled, ProductTry, ProductView
+from world.replication.shared import Replicated
 from world.core.room import Join, Room
 from world.core.scene import RoomConfig, Scene
 from world.social.layer import Staff
@@ -28,9 +28,9 @@ def room() -> Room:
 def test_an_order_settled_again_is_one_order_whatever_the_room_learned_first() -> None:
     r = room()
     # the visitor's carried orders arrive before the drop itself (a resume on a fresh shard)
-    r.step(1000, [Mirror("handover", {"avatar": 7, "carts": [[7, [], [ORDER]]]}), Mirror("offer", OFFER)])
-    out = r.step(1100, [Join(1, 7, "Ada", {}), OfferSettled(2, 7, "dn1-1", "dn1-1-o1", 2),
-                        OfferSettled(3, 7, "dn1-1", "dn1-1-o1", 2), CartGet(4, 7)])
+    r.step(1000, [Replicated("handover", {"avatar": 7, "carts": [[7, [], [ORDER]]]}), Replicated("offer", OFFER)])
+    out = r.step(1100, [Join(1, 7, "Ada", {}), DropSettled(2, 7, "dn1-1", "dn1-1-o1", 2),
+                        DropSettled(3, 7, "dn1-1", "dn1-1-o1", 2), CartGet(4, 7)])
     assert out.replies[2] == out.replies[3] == {"ok": True, "order": "dn1-1-o1"}
     assert out.replies[4]["cart"]["orders"] == [ORDER]  # the first record of it, once
     assert r.commerce.conversions()[0]["orders"] == 1
@@ -38,16 +38,16 @@ def test_an_order_settled_again_is_one_order_whatever_the_room_learned_first() -
 
 def test_adopted_orders_answer_a_claim_with_the_same_order() -> None:
     r = room()
-    r.step(1000, [Mirror("offer", OFFER), Mirror("handover", {"avatar": 7, "carts": [[7, [], [ORDER]]]})])
+    r.step(1000, [Replicated("offer", OFFER), Replicated("handover", {"avatar": 7, "carts": [[7, [], [ORDER]]]})])
     ledger = MemoryLedger()  # the node's ledger knows the drop and the carried order
     ledger.open("dn1-1", 3, 60_000)
     ledger.record("dn1-1", 7, "dn1-1-o1", 2)
     claim = ledger.claim("dn1-1", 7, 1100)
-    out = r.step(1100, [Join(1, 7, "Ada", {}), OfferSettled(2, 7, "dn1-1", claim.order, claim.stock), CartGet(3, 7)])
+    out = r.step(1100, [Join(1, 7, "Ada", {}), DropSettled(2, 7, "dn1-1", claim.order, claim.stock), CartGet(3, 7)])
     assert out.replies[2] == {"ok": True, "order": "dn1-1-o1"}
     assert len(out.replies[3]["cart"]["orders"]) == 1
     # a resumed visitor's state is carried on from here (kept where a restore finds it)
-    resumed = Mirror("handover", {"avatar": 8, "carts": [[8, [], []]]})
+    resumed = Replicated("handover", {"avatar": 8, "carts": [[8, [], []]]})
     assert [p["avatar"] for k, p in r.step(1200, [resumed]).shared if k == "carry"] == [8]
 
 
@@ -59,7 +59,7 @@ def shop() -> Room:
     catalog = Catalog(products=[Product(id="aria", name="Aria", price=99, tags=["shoes"],
                                         variants=[Variant(id="red", color="Red", hex="#ff0000", stock=3),
                                                   Variant(id="gone", stock=0)])])
-    return Room(RoomConfig(id="r", kind="showroom", name="R", scene=scene, catalog=catalog, shard="n1"),
+    return Room(RoomConfig(id="r", kind="showroom", name="R", scene=scene, catalog=catalog, tag="n1"),
                 rng=random.Random(2))
 
 
@@ -91,7 +91,7 @@ def test_a_drop_is_claimed_through_the_ledger_and_settled_in_the_tick_until_sold
     ledger.open(offer, 2, 31_100)
     claims = {avatar: ledger.claim(offer, avatar, 1200) for avatar in (1, 2, 3)}
     assert [c.outcome for c in claims.values()] == ["ok", "ok", "sold_out"]
-    settle = [OfferSettled(10 + a, a, offer, c.order, c.stock) for a, c in claims.items() if c.outcome == "ok"]
+    settle = [DropSettled(10 + a, a, offer, c.order, c.stock) for a, c in claims.items() if c.outcome == "ok"]
     out = r.step(1200, [*settle, CartGet(20, 1)])
     assert out.replies[11] == {"ok": True, "order": order_id(offer, 1)}
     assert out.replies[12] == {"ok": True, "order": order_id(offer, 2)}

@@ -12,8 +12,8 @@ import msgpack
 import pytest
 
 from world.commerce.catalog import Catalog, Product
-from world.commerce.shop import CartAdd, CommerceAct, OfferSettled
-from world.core.room import Handover, Join, Mirror, Room
+from world.commerce.shop import CartAdd, CommerceAct, DropSettled
+from world.core.room import Handover, Join, Replicated, Room
 from world.core.scene import RoomConfig, Scene
 from world.replication.items import BadReplica, ChatItem, ReactionsItem, parse
 from world.shows.concert import Cue, Setlist
@@ -30,7 +30,7 @@ SET = Setlist(id="set", title="Set", lead_s=1, cues=[Cue(id="intro", name="Intro
 
 
 def room(kind: str = "showroom", **over: Any) -> Room:
-    cfg = RoomConfig(id="r", kind=kind, name="R", scene=SCENE, catalog=CATALOG, shard="n1", **over)  # type: ignore[arg-type]
+    cfg = RoomConfig(id="r", kind=kind, name="R", scene=SCENE, catalog=CATALOG, tag="n1", **over)  # type: ignore[arg-type]
     return Room(cfg, rng=random.Random(4))
 
 
@@ -48,7 +48,7 @@ def everything_shared() -> list[tuple[str, dict[str, Any]]]:
     question = out.replies[4]["id"]
     offer = out.replies[7]["offer"]
     out = shop.step(1200, [Vote(9, 2, question), StaffAct(10, HOST, "mod.shadow", {"avatar": 2}),
-                           StaffAct(11, HOST, "chat", {"text": "welcome"}), OfferSettled(12, 1, offer, f"{offer}-o1", 2)])
+                           StaffAct(11, HOST, "chat", {"text": "welcome"}), DropSettled(12, 1, offer, f"{offer}-o1", 2)])
     shared += out.shared
     shared += shop.step(1300, [Say(13, 2, "shadowed", "room"), Ask(14, 2, "shadowed?")]).shared
     shared.append(("handover", shop.step(1400, [Handover(15)]).replies[15]["snapshot"]))
@@ -105,7 +105,7 @@ def test_a_malformed_item_of_each_kind_is_counted_and_the_tick_runs(kind: str) -
     assert refused.value.kind == kind and refused.value.reason
     r = room("wheel")
     r.step(1000, [Join(1, 1, "Ada", {}, "s1")])
-    out = r.step(2100, [Mirror(kind, BAD[kind]), Mirror(kind, BAD[kind]), Say(2, 1, "still here", "room")])
+    out = r.step(2100, [Replicated(kind, BAD[kind]), Replicated(kind, BAD[kind]), Say(2, 1, "still here", "room")])
     assert out.rejected == {kind: (2, refused.value.reason)}  # both counted, the first reason kept
     assert out.replies[2]["ok"] and [e.payload["text"] for e in out.events if e.name == "chat"] == ["still here"]
     assert out.stats["attendees"] == 1  # the rest of the tick ran (its once-a-second numbers too)
@@ -113,13 +113,13 @@ def test_a_malformed_item_of_each_kind_is_counted_and_the_tick_runs(kind: str) -
 
 def test_unknown_kinds_and_non_maps_are_counted_too() -> None:
     r = room()
-    out = r.step(1000, [Mirror("gossip", {"x": 1}), Mirror("chat", ["not", "a", "map"])])  # type: ignore[arg-type]
+    out = r.step(1000, [Replicated("gossip", {"x": 1}), Replicated("chat", ["not", "a", "map"])])  # type: ignore[arg-type]
     assert out.rejected == {"gossip": (1, "unknown kind"), "chat": (1, "payload is not a map")}
 
 
 def test_a_stage_item_a_feature_refuses_is_counted() -> None:
     r = room("concert", setlist=SET)
-    out = r.step(1000, [Mirror("stage", {"action": "concert.cue", "t": 900, "params": {"cue": "encore", "at": 2000}})])
+    out = r.step(1000, [Replicated("stage", {"action": "concert.cue", "t": 900, "params": {"cue": "encore", "at": 2000}})])
     assert out.rejected == {"stage": (1, "no cue 'encore' in the set list")}
     assert not [e for e in out.events if e.name == "show"]
 

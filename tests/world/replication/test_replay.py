@@ -7,8 +7,8 @@ import random
 from typing import Any, Literal
 
 from world.commerce.catalog import Catalog, Product, Variant
-from world.commerce.shop import CartAdd, CartGet, CommerceAct, OfferSettled
-from world.replication.mirror import Mirror
+from world.commerce.shop import CartAdd, CartGet, CommerceAct, DropSettled
+from world.replication.shared import Replicated
 from world.replication.replay import CHAT, Replay
 from world.core.room import Input, Join, Room
 from world.core.scene import RoomConfig, Scene
@@ -130,17 +130,17 @@ def test_a_room_restored_from_the_replay_and_carries_stands_where_the_old_one_st
 
     step(1000, [Join(1, 1, "Ada", {}, "s1"), ConcertAct(2, HOST, "show.start", {})])
     offer: str = step(1100, [CommerceAct(3, HOST, "offer.start", {"product": "aria", "price": 99, "stock": 3, "seconds": 60})])[3]["offer"]
-    step(1200, [CartAdd(4, 1, "aria", "white-42", 2), OfferSettled(5, 1, offer, f"{offer}-o1", 2)])
+    step(1200, [CartAdd(4, 1, "aria", "white-42", 2), DropSettled(5, 1, offer, f"{offer}-o1", 2)])
     kept.add("stock", {"offer": offer, "stock": 2}, 1200)  # what the ledger spread
     cart = step(1300, [CartGet(6, 1)])[6]
     show = old.concert.concert.state(1300) if old.concert else None
 
     new = room("concert")
-    restore: list[Input] = [Mirror(k, p, history=True) for k, p in kept.items(5000)]
-    restore += [Mirror("handover", c, history=True) for c in carried.values()]
-    restore.append(OfferSettled(0, 1, offer, f"{offer}-o1", 2))  # the ledger's orders, settled again
+    restore: list[Input] = [Replicated(k, p, history=True) for k, p in kept.items(5000)]
+    restore += [Replicated("handover", c, history=True) for c in carried.values()]
+    restore.append(DropSettled(0, 1, offer, f"{offer}-o1", 2))  # the ledger's orders, settled again
     new.step(5000, restore)
-    replies = new.step(5100, [Join(7, 1, "Ada", {}, "s1"), CartGet(8, 1), OfferSettled(9, 1, offer, f"{offer}-o1", 2)]).replies
+    replies = new.step(5100, [Join(7, 1, "Ada", {}, "s1"), CartGet(8, 1), DropSettled(9, 1, offer, f"{offer}-o1", 2)]).replies
     assert cart["cart"]["items"][0]["qty"] == 2 and len(cart["cart"]["orders"]) == 1
     assert replies[8] == cart  # settled twice: still one order
     assert replies[9] == {"ok": True, "order": f"{offer}-o1"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from world.core.room import Join, Mirror, Room
+from world.core.room import Join, Replicated, Room
 from world.core.scene import RoomConfig, Scene
 from world.shows.concert import Cue, Setlist
 from world.shows.concert_show import ConcertAct
@@ -19,7 +19,7 @@ SET = Setlist(id="night", title="Night", lead_s=2, cues=[Cue(id="intro", name="I
 
 def room(shard: str = "n1", setlist: Setlist | None = SET) -> Room:
     scene = Scene(bounds=((-50, 0, -50), (50, 5, 50)), spawn=[(0, 0, 0)])
-    cfg = RoomConfig(id="c", kind="concert", name="C", scene=scene, setlist=setlist, shard=shard)
+    cfg = RoomConfig(id="c", kind="concert", name="C", scene=scene, setlist=setlist, tag=shard)
     return Room(cfg, rng=random.Random(7))
 
 
@@ -61,7 +61,7 @@ def test_another_shard_plays_the_same_timeline_and_a_room_without_a_concert_says
     b.step(1000, [Join(1, 7, "Cy", {})])
     out = a.step(5000, [ConcertAct(1, HOST, "show.start", {}),
                         ConcertAct(2, HOST, "concert.cue", {"cue": "drop", "at": 9000})])
-    seen = b.step(5040, [Mirror(k, p) for k, p in out.shared if k == "stage"])
+    seen = b.step(5040, [Replicated(k, p) for k, p in out.shared if k == "stage"])
     assert seen.rejected == {} and shows(seen)[-1]["t0"] == 7000
     assert a.concert.concert.state(9500)["cue"] == b.concert.concert.state(9500)["cue"] == "drop"
     plain = room(setlist=None)

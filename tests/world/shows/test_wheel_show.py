@@ -7,7 +7,7 @@ import hashlib
 import random
 from typing import Any
 
-from world.core.room import Handover, Join, Mirror, Room
+from world.core.room import Handover, Join, Replicated, Room
 from world.core.scene import RoomConfig, Scene
 from world.shows.wheel import SEGMENTS, STARTING_BALANCE, spin_index
 from world.shows.wheel_show import PlaceBet, WheelAct
@@ -19,7 +19,7 @@ SEED = b"\x05" * 32
 
 def room(kind: str = "wheel", shard: str = "n1") -> Room:
     scene = Scene(bounds=((-50, 0, -50), (50, 5, 50)), spawn=[(0, 0, 0)])
-    return Room(RoomConfig(id="w", kind=kind, name="W", scene=scene, shard=shard), rng=random.Random(6))  # type: ignore[arg-type]
+    return Room(RoomConfig(id="w", kind=kind, name="W", scene=scene, tag=shard), rng=random.Random(6))  # type: ignore[arg-type]
 
 
 def events(out: Any, name: str) -> list[Any]:
@@ -80,7 +80,7 @@ def test_another_shards_round_is_drawn_the_same_here_and_an_out_of_step_one_is_c
     a.step(1000, [Join(1, 1, "Ada", {})])
     b.step(1000, [Join(1, 7, "Cy", {})])
     out = a.step(2000, [WheelAct(2, HOST, "wheel.open", {"seconds": 5.0, "seed": SEED})])
-    stage = [Mirror(k, p) for k, p in out.shared if k == "stage"]
+    stage = [Replicated(k, p) for k, p in out.shared if k == "stage"]
     assert b.step(2050, stage).rejected == {}
     again = b.step(2060, stage)  # the same round again: this shard's round is still running
     assert again.rejected["stage"][0] == 1 and "a round is still running" in again.rejected["stage"][1]
@@ -96,11 +96,11 @@ def test_a_drained_nodes_balances_and_open_bets_are_settled_where_the_visitor_re
     a.step(1000, [Join(1, 1, "Ada", {})])
     out = a.step(2000, [WheelAct(2, HOST, "wheel.open", {"seconds": 5.0, "seed": SEED})])
     round_id = out.replies[2]["round"]
-    b.step(2010, [Mirror(k, p) for k, p in out.shared if k == "stage"])
+    b.step(2010, [Replicated(k, p) for k, p in out.shared if k == "stage"])
     a.step(2100, [PlaceBet(3, 1, round_id, "1", 200, "b1")])
     snapshot = a.step(2200, [Handover(4)]).replies[4]["snapshot"]
     assert snapshot["wheel"]["bets"] == [[1, "b1", "1", 200]]
-    resumed = b.step(2300, [Mirror("handover", snapshot), Join(5, 1, "Ada", {})])
+    resumed = b.step(2300, [Replicated("handover", snapshot), Join(5, 1, "Ada", {})])
     assert resumed.rejected == {} and resumed.replies[5]["balance"] == STARTING_BALANCE - 200
     _, result, payouts = run_until_result(b, 7000)
     assert [e.to for e in payouts] == [(1,)]  # paid where Ada is now

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from world.commerce.catalog import FAQ, Catalog, Product
-from world.replication.mirror import Mirror
+from world.replication.shared import Replicated
 from world.core.room import Attach, Detach, Join, Room
 from world.core.scene import RoomConfig, Scene
 from world.social.layer import Ask, AssistAsk, React, Say, Staff, StaffAct, Vote
@@ -242,7 +242,7 @@ def test_shadowed_posts_from_another_node_reach_its_staff_flagged_and_no_visitor
     there, other = crowd(1)
     other.reply(lambda r: StaffAct(r, HOST, "mod.shadow", {"avatar": 1}))
     shared = other(Say(5, 1, "spam", "room"), Ask(6, 1, "spam?")).shared
-    items = [Mirror(kind, payload) for kind, payload in shared]
+    items = [Replicated(kind, payload) for kind, payload in shared]
     assert [m.kind for m in items] == ["staff", "staff"]  # never a public chat or qa item
     out = step(*items)
     assert events(out, "chat") == []

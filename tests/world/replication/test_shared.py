@@ -6,8 +6,8 @@ import random
 from typing import Any
 
 from world.commerce.catalog import Catalog, Product
-from world.commerce.shop import CommerceAct, OfferSettled
-from world.replication.mirror import Mirror
+from world.commerce.shop import CommerceAct, DropSettled
+from world.replication.shared import Replicated
 from world.core.room import Join, Room
 from world.core.scene import RoomConfig, Scene
 from world.social.layer import React, Say, Staff, StaffAct
@@ -18,12 +18,12 @@ HOST = Staff("Sara", "host")
 def shard(tag: str) -> Room:
     scene = Scene(bounds=((-50, 0, -50), (50, 5, 50)), spawn=[(0, 0, 0)])
     catalog = Catalog(products=[Product(id="aria", name="Aria Sneaker", price=149, description="Sneaker")])
-    cfg = RoomConfig(id="r", kind="showroom", name="R", scene=scene, catalog=catalog, shard=tag)
+    cfg = RoomConfig(id="r", kind="showroom", name="R", scene=scene, catalog=catalog, tag=tag)
     return Room(cfg, rng=random.Random(3))
 
 
-def mirrored(out: Any, kind: str) -> list[Mirror]:
-    return [Mirror(k, p) for k, p in out.shared if k == kind]
+def mirrored(out: Any, kind: str) -> list[Replicated]:
+    return [Replicated(k, p) for k, p in out.shared if k == kind]
 
 
 def events(out: Any, name: str) -> list[Any]:
@@ -52,7 +52,7 @@ def test_room_chat_crosses_shards_and_joins_history_near_and_shadow_chat_do_not(
 
     # a shard that starts later gets the history quietly: kept for joiners, not announced
     c = shard("n3")
-    out_c = c.step(1500, [Mirror("chat", shared[0].payload, history=True), Join(5, 2_000_001, "Ed", {}, "s5")])
+    out_c = c.step(1500, [Replicated("chat", shared[0].payload, history=True), Join(5, 2_000_001, "Ed", {}, "s5")])
     assert not events(out_c, "chat")
     assert [m["text"] for m in out_c.replies[5]["chat"]] == ["ciao a tutti"]
 
@@ -69,7 +69,7 @@ def test_reaction_counts_from_other_shards_join_each_tick_message() -> None:
     assert burst["near"] == [[7, "🔥"]]  # only local avatars are sampled (the others are not in view here)
     assert not mirrored(b.step(1300, []), "reactions")  # the remote counts are not echoed back
     # a forged count is ignored
-    assert not events(b.step(1400, [Mirror("reactions", {"counts": {"🔥": -5, "x": "many"}})]), "reactions")
+    assert not events(b.step(1400, [Replicated("reactions", {"counts": {"🔥": -5, "x": "many"}})]), "reactions")
 
 
 def test_a_drop_started_on_one_shard_is_claimed_on_another_with_the_clusters_decision() -> None:
@@ -84,18 +84,18 @@ def test_a_drop_started_on_one_shard_is_claimed_on_another_with_the_clusters_dec
 
     out_b = b.step(1200, [m])
     assert events(out_b, "offer")[0].payload["stock"] == 2
-    settled = b.step(1300, [OfferSettled(5, 7, offer_id, f"{offer_id}-o1", 1)])
+    settled = b.step(1300, [DropSettled(5, 7, offer_id, f"{offer_id}-o1", 1)])
     assert settled.replies[5] == {"ok": True, "order": f"{offer_id}-o1"}
     assert events(settled, "offer")[0].payload["stock"] == 1
-    again = b.step(1350, [OfferSettled(6, 7, offer_id, "other", 0)])
+    again = b.step(1350, [DropSettled(6, 7, offer_id, "other", 0)])
     assert again.replies[6]["order"] == f"{offer_id}-o1"  # one order per visitor
 
     # the other shard hears the stock; a late, higher number changes nothing
-    out_a = a.step(1400, [Mirror("stock", {"offer": offer_id, "stock": 0})])
+    out_a = a.step(1400, [Replicated("stock", {"offer": offer_id, "stock": 0})])
     assert events(out_a, "offer")[0].payload["stock"] == 0
-    assert not events(a.step(1500, [Mirror("stock", {"offer": offer_id, "stock": 1})]), "offer")
+    assert not events(a.step(1500, [Replicated("stock", {"offer": offer_id, "stock": 1})]), "offer")
     # an offer for a product this room does not sell is ignored
-    assert not events(b.step(1600, [Mirror("offer", {**m.payload, "id": "x", "product": "nope"})]), "offer")
+    assert not events(b.step(1600, [Replicated("offer", {**m.payload, "id": "x", "product": "nope"})]), "offer")
 
 
 def demo_shards(room_id: str) -> tuple[Room, Room]:
@@ -103,8 +103,8 @@ def demo_shards(room_id: str) -> tuple[Room, Room]:
     from server.assets import load_rooms
 
     cfg = next(c for c in load_rooms(ROOT / "assets" / "rooms") if c.id == room_id)
-    return (Room(cfg.model_copy(update={"shard": "n1"}), rng=random.Random(1)),
-            Room(cfg.model_copy(update={"shard": "n2"}), rng=random.Random(2)))
+    return (Room(cfg.model_copy(update={"tag": "n1"}), rng=random.Random(1)),
+            Room(cfg.model_copy(update={"tag": "n2"}), rng=random.Random(2)))
 
 
 def test_a_wheel_round_opened_on_one_shard_draws_the_same_result_on_every_shard() -> None:
@@ -165,13 +165,13 @@ def test_malformed_items_from_other_nodes_change_nothing_and_never_break_the_tic
     a, _ = shard("n1"), None
     a.step(1000, [Join(1, 1, "Ada", {}, "s1")])
     junk = [
-        Mirror("chat", {"text": "no id"}),
-        Mirror("chat", {"id": "m1", "from": "not a map", "text": 5}),
-        Mirror("offer", {"id": "x", "product": "aria", "price": "free"}),
-        Mirror("stock", {"offer": None, "stock": "lots"}),
-        Mirror("stage", {"action": "wheel.open"}),
-        Mirror("stage", {"action": "spotlight", "params": "aria"}),
-        Mirror("reactions", {"counts": ["🔥"]}),
+        Replicated("chat", {"text": "no id"}),
+        Replicated("chat", {"id": "m1", "from": "not a map", "text": 5}),
+        Replicated("offer", {"id": "x", "product": "aria", "price": "free"}),
+        Replicated("stock", {"offer": None, "stock": "lots"}),
+        Replicated("stage", {"action": "wheel.open"}),
+        Replicated("stage", {"action": "spotlight", "params": "aria"}),
+        Replicated("reactions", {"counts": ["🔥"]}),
     ]
     out = a.step(1100, [*junk, Say(1, 1, "still fine", "room")])
     assert out.replies[1]["ok"]
@@ -251,5 +251,5 @@ def test_the_leaderboard_is_the_top_of_every_shard_and_a_visitors_state_is_carri
 
     # Ada resumes on the other shard: her carried state comes with her
     carry = [p for k, p in out_a.shared if k == "carry"][0]
-    joined = b.step(out_b.t + 200, [Mirror("handover", carry), Join(9, 1, "Ada", {}, "s1")]).replies[9]
+    joined = b.step(out_b.t + 200, [Replicated("handover", carry), Join(9, 1, "Ada", {}, "s1")]).replies[9]
     assert joined["balance"] == carry["wheel"]["balances"][0][1] > 940

@@ -4,7 +4,7 @@ With several server processes joined by Redis, every node runs its own instance 
 shard) of each room for the visitors connected to it; positions never leave the node. What
 makes the shards one event crosses between them as *shared items* (kind, payload): a room puts
 them in its outbox, the transport carries them, and the other shards apply them as a
-:class:`Mirror` input in their own tick, like any other input:
+:class:`Replicated` input in their own tick, like any other input:
 
 - ``chat``: a room-wide message (never proximity or shadow-muted ones), ChatMsg with ``staff``;
 - ``reactions``: ``{"counts": {emoji: n}}``, the tick's local reactions, summed into the next
@@ -48,7 +48,7 @@ KINDS = frozenset({"chat", "reactions", "offer", "stock", "stage", "qa", "staff"
 
 
 @dataclass(slots=True)
-class Mirror:
+class Replicated:
     """A shared item from another shard of this room (``history``: old chat for a shard that
     just started: kept for joiners, not announced)."""
 
