@@ -84,10 +84,7 @@ class Cluster:
         # Listen first, then read what was said before: nothing published in between is
         # missed (an item seen both ways is applied once: shared items are idempotent).
         listener = asyncio.create_task(self.relay.listener(), name="cluster:listen")
-        try:
-            await asyncio.wait_for(self.relay.subscribed.wait(), 2.0)
-        except asyncio.TimeoutError:
-            pass  # Redis is down: the listener keeps trying
+        await self._subscription()
         try:
             self._id_count = int(await self.link.redis.incr("vetrina:id_block"))
             await self.ledger.mark_alive()
@@ -106,6 +103,21 @@ class Cluster:
             asyncio.create_task(self.sessions.keepalive(), name="cluster:keepalive"),
         ]
         return (self._id_count % ID_BLOCKS + 1) * ID_BLOCK + 1
+
+    async def _subscription(self) -> None:
+        """Wait until the listener is subscribed: 2 s when Redis is down (the listener keeps
+        trying), up to 10 s when Redis answers but the machine is slow — reading the past
+        before listening would miss what is published in between (e.g. a drop's stock)."""
+        try:
+            await asyncio.wait_for(self.relay.subscribed.wait(), 2.0)
+            return
+        except asyncio.TimeoutError:
+            pass
+        try:
+            await asyncio.wait_for(self.link.redis.ping(), 1.0)
+            await asyncio.wait_for(self.relay.subscribed.wait(), 8.0)
+        except DOWN:
+            pass  # down after all: the heal after it comes back replays what is needed
 
     async def close(self, flush_s: float = 2.0) -> None:
         """Publish what is still queued (a drained node loses no acknowledged chat), then stop;

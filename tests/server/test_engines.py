@@ -9,7 +9,7 @@ import pytest
 
 from server.config import ASSETS
 from server.engines import InlineEngine, ProcessEngine, RoomWorkerDied
-from world.core.room import Join, Move
+from world.core.room import Join, Move, Moves
 from server.assets import load_rooms
 
 CONFIG = next(r for r in load_rooms(ASSETS / "rooms") if r.id == "studio")
@@ -19,7 +19,7 @@ async def script(engine: InlineEngine | ProcessEngine) -> list[object]:
     joined = await engine.step(1000, [Join(1, 1, "Ada", {}), Join(2, 2, "Bob", {})])
     p = joined.replies[2]["you"]["p"]
     first = await engine.step(1100, [])
-    moved = await engine.step(1200, [Move(2, (p[0] + 0.3, p[1], p[2]), 0.5, 1, 1150), Move(1, (999.0, 0.0, 0.0), 0.0, 7, 1150)])
+    moved = await engine.step(1200, [Moves.of([Move(2, (p[0] + 0.3, p[1], p[2]), 0.5, 1, 1150), Move(1, (999.0, 0.0, 0.0), 0.0, 7, 1150)])])
     return [joined.replies, joined.occupancy, first.packets, moved.packets, moved.corrections]
 
 

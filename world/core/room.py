@@ -197,7 +197,6 @@ class Room:
             Replicated: self._on_replicated,
         }
         self._moves: list[Any] = []  # this tick's move rows, in arrival order
-        self._singles: list[Move] = []  # single moves not yet in _moves
         self._resumed: set[int] = set()  # visitors who resumed here this tick: carried on from here
 
     def feature(self, name: str) -> Any:
@@ -238,7 +237,6 @@ class Room:
         self.members.fresh.clear()
         for item in inbox:
             self._dispatch(item, now, out)
-        self._flush_singles()
         moves, self._moves = self._moves, []
         if moves:
             out.corrections += self.members.apply_moves(moves[0] if len(moves) == 1 else np.concatenate(moves))
@@ -254,11 +252,7 @@ class Room:
 
     def _dispatch(self, item: Input, now: int, out: Outbox) -> None:
         kind = type(item)
-        if kind is Move:
-            self._singles.append(item)  # type: ignore[arg-type]
-            return
         if kind is Moves:
-            self._flush_singles()
             self._moves.append(item.rows)  # type: ignore[attr-defined]
             return
         core = self._core.get(kind)
@@ -275,11 +269,6 @@ class Room:
         reply = handler(item, now)
         if reply is not None and ref is not None:
             out.replies[ref] = reply
-
-    def _flush_singles(self) -> None:
-        if self._singles:
-            self._moves.append(Moves.of(self._singles).rows)
-            self._singles = []
 
     def _drain(self, out: Outbox) -> None:
         """Every feature's feed into the outbox, in the order the features are listed."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from world.core.interest import decode_records
-from world.core.room import Attach, Detach, Join, Leave, Move, Room, SetLook
+from world.core.room import Attach, Detach, Join, Leave, Move, Moves, Room, SetLook
 from world.core.scene import Collider, RoomConfig, Scene
 
 
@@ -54,7 +54,7 @@ def test_visitors_see_each_other_move_and_leave() -> None:
     assert [e[:2] for e in views[1].enter] == [[2, "Bob"]]
     assert room.step(1100, []).ticks == []  # nothing changed: nobody gets a tick
     p = room.position(2)[0]
-    out = room.step(1200, [Move(2, (p[0] + 0.4, p[1], p[2]), 1.0, 1, 1150)])
+    out = room.step(1200, [Moves.of([Move(2, (p[0] + 0.4, p[1], p[2]), 1.0, 1, 1150)])])
     (t,) = out.ticks
     assert t.viewer == 1 and decode_records(t.pos)["x"].tolist() == [round((p[0] + 0.4) * 100)]
     out = room.step(1300, [Leave(2, ref=5)])
@@ -66,7 +66,7 @@ def test_illegal_moves_are_corrected_with_the_authoritative_position() -> None:
     room = Room(config())
     joined(room, "Ada")
     p = room.position(1)[0]
-    out = room.step(1100, [Move(1, (p[0], p[1], 0.0), 0.0, 7, 1050)])  # into the stand, and too far
+    out = room.step(1100, [Moves.of([Move(1, (p[0], p[1], 0.0), 0.0, 7, 1050)])])  # into the stand, and too far
     assert out.corrections == [(1, {"p": [round(v, 3) for v in p], "seq": 7})]
     assert room.position(1)[0] == p
 
@@ -75,13 +75,13 @@ def test_a_later_legal_move_in_the_same_tick_clears_the_correction() -> None:
     room = Room(config())
     joined(room, "Ada")
     p = room.position(1)[0]
-    out = room.step(1100, [Move(1, (50, 0, 0), 0.0, 1, 1050), Move(1, (p[0] + 0.3, p[1], p[2]), 0.0, 2, 1060)])
+    out = room.step(1100, [Moves.of([Move(1, (50, 0, 0), 0.0, 1, 1050), Move(1, (p[0] + 0.3, p[1], p[2]), 0.0, 2, 1060)])])
     assert out.corrections == [] and abs(room.position(1)[0][0] - (p[0] + 0.3)) < 1e-5
 
 
 def test_moves_for_avatars_not_in_the_room_are_ignored() -> None:
     room = Room(config())
-    out = room.step(1000, [Move(42, (0, 0, 5), 0.0, 1, 990)])
+    out = room.step(1000, [Moves.of([Move(42, (0, 0, 5), 0.0, 1, 990)])])
     assert out.corrections == [] and out.ticks == []
 
 
@@ -92,7 +92,7 @@ def test_detached_avatars_stay_visible_but_get_no_ticks_until_attached() -> None
     out = room.step(1200, [Detach(2)])
     assert all(t.viewer != 2 for t in out.ticks)
     p = room.position(1)[0]
-    out = room.step(1300, [Move(1, (p[0] + 0.3, p[1], p[2]), 0.0, 1, 1250)])
+    out = room.step(1300, [Moves.of([Move(1, (p[0] + 0.3, p[1], p[2]), 0.0, 1, 1250)])])
     assert [t.viewer for t in out.ticks] == []  # Bob is detached; nobody else watches Ada
     assert room.step(1400, [Attach(2)]).ticks == []  # resumed: full view from the next tick
     out = room.step(1500, [])
@@ -105,7 +105,7 @@ def test_same_inputs_give_the_same_outbox() -> None:
         room = Room(config(), rng=random.Random(5))
         joined(room, "Ada", "Bob", "Cy")
         room.step(1050, [])
-        out = room.step(1100, [Move(1, (1, 0, 10), 0.5, 1, 1050)])
+        out = room.step(1100, [Moves.of([Move(1, (1, 0, 10), 0.5, 1, 1050)])])
         return [(t.viewer, t.enter, t.leave, t.pos) for t in out.ticks]
 
     assert run() == run()
