@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from server.handlers import Reply
 from server.runner import now_ms
-from server.visitor import Events
+from server.visitor import Events, Gateway
 from server.visitor.session import VisitorSession
 from world.core.room import Join, Leave, SetPose
 from world.protocol import (
@@ -21,11 +20,9 @@ from world.protocol import (
     ok,
 )
 
-if TYPE_CHECKING:
-    from server.visitor.namespace import VisitorGateway
 
 
-async def join(gw: VisitorGateway, sid: str, req: JoinRequest) -> Reply:
+async def join(gw: Gateway, sid: str, req: JoinRequest) -> Reply:
     s = gw.session(sid)
     v = s.visitor
     shards = gw.directory.audience(req.room)
@@ -51,7 +48,7 @@ async def join(gw: VisitorGateway, sid: str, req: JoinRequest) -> Reply:
     return reply
 
 
-async def leave(gw: VisitorGateway, sid: str, req: EmptyRequest) -> Reply:
+async def leave(gw: Gateway, sid: str, req: EmptyRequest) -> Reply:
     s = gw.session(sid)
     runner = gw.shard_of(s)
     if runner is None:
@@ -63,7 +60,7 @@ async def leave(gw: VisitorGateway, sid: str, req: EmptyRequest) -> Reply:
     return await s.request(runner, lambda ref: Leave(v.id, ref))
 
 
-async def move(gw: VisitorGateway, sid: str, req: MoveRequest) -> Reply:
+async def move(gw: Gateway, sid: str, req: MoveRequest) -> Reply:
     s = gw.sessions.by_sid(sid)
     if s is None:
         raise WireError(ErrorCode.NOT_JOINED, "no visitor for this connection")
@@ -71,7 +68,7 @@ async def move(gw: VisitorGateway, sid: str, req: MoveRequest) -> Reply:
     return None  # moves are never acked; refusals come back as `correct`
 
 
-def submit_move(gw: VisitorGateway, s: VisitorSession, req: MoveRequest) -> None:
+def submit_move(gw: Gateway, s: VisitorSession, req: MoveRequest) -> None:
     """A move into its shard's next tick (also called by the engine.io fast path)."""
     v = s.visitor
     if v.room is None:
@@ -83,7 +80,7 @@ def submit_move(gw: VisitorGateway, s: VisitorSession, req: MoveRequest) -> None
     runner.submit_move(v.id, float(p[0]), float(p[1]), float(p[2]), float(req.yaw), req.seq, now_ms())
 
 
-async def pose(gw: VisitorGateway, sid: str, req: PoseRequest) -> Reply:
+async def pose(gw: Gateway, sid: str, req: PoseRequest) -> Reply:
     """A VR pose (head and hands; ``{}`` clears it): into the room's next tick."""
     s, runner = gw.in_room(sid)
     s.allow("pose", "poses")
@@ -92,7 +89,7 @@ async def pose(gw: VisitorGateway, sid: str, req: PoseRequest) -> Reply:
     return ok()  # sent only when the client asked for an ack
 
 
-async def time_sync(gw: VisitorGateway, sid: str, req: TimeRequest) -> Reply:
+async def time_sync(gw: Gateway, sid: str, req: TimeRequest) -> Reply:
     return ok(c=req.c, t=now_ms())
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
 from server.handlers import Reply
 from server.replication.ledger import LedgerUnavailable
 from server.runner import RoomRunner, now_ms
-from server.visitor import Events
+from server.visitor import Events, Gateway
 from server.visitor.session import VisitorSession
 from server.visitors import Visitor
 from world.commerce.shop import CartAdd, CartGet, DropSettled, ProductTry, ProductView
@@ -21,11 +20,9 @@ from world.protocol import (
     WireError,
 )
 
-if TYPE_CHECKING:
-    from server.visitor.namespace import VisitorGateway
 
 
-def shopper(gw: VisitorGateway, sid: str) -> tuple[VisitorSession, RoomRunner]:
+def shopper(gw: Gateway, sid: str) -> tuple[VisitorSession, RoomRunner]:
     """The visitor and room for a shop or game request, within the visitor's allowance
     (a try-on re-announces the avatar to everyone near it: not something to flood)."""
     s, runner = gw.in_room(sid)
@@ -33,13 +30,13 @@ def shopper(gw: VisitorGateway, sid: str) -> tuple[VisitorSession, RoomRunner]:
     return s, runner
 
 
-async def product_view(gw: VisitorGateway, sid: str, req: ProductRequest) -> Reply:
+async def product_view(gw: Gateway, sid: str, req: ProductRequest) -> Reply:
     s, runner = shopper(gw, sid)
     avatar = s.visitor.id
     return await s.request(runner, lambda ref: ProductView(ref, avatar, req.product))
 
 
-async def product_try(gw: VisitorGateway, sid: str, req: TryRequest) -> Reply:
+async def product_try(gw: Gateway, sid: str, req: TryRequest) -> Reply:
     s, runner = shopper(gw, sid)
     v = s.visitor
     reply = await s.request(runner, lambda ref: ProductTry(ref, v.id, req.product, req.variant))
@@ -49,25 +46,25 @@ async def product_try(gw: VisitorGateway, sid: str, req: TryRequest) -> Reply:
     return reply
 
 
-async def cart_add(gw: VisitorGateway, sid: str, req: CartAddRequest) -> Reply:
+async def cart_add(gw: Gateway, sid: str, req: CartAddRequest) -> Reply:
     s, runner = shopper(gw, sid)
     avatar = s.visitor.id
     return await s.request(runner, lambda ref: CartAdd(ref, avatar, req.product, req.variant, req.qty))
 
 
-async def cart_get(gw: VisitorGateway, sid: str, req: EmptyRequest) -> Reply:
+async def cart_get(gw: Gateway, sid: str, req: EmptyRequest) -> Reply:
     s, runner = shopper(gw, sid)
     avatar = s.visitor.id
     return await s.request(runner, lambda ref: CartGet(ref, avatar))
 
 
-async def offer_claim(gw: VisitorGateway, sid: str, req: ClaimRequest) -> Reply:
+async def offer_claim(gw: Gateway, sid: str, req: ClaimRequest) -> Reply:
     s, runner = shopper(gw, sid)
     with s.waiting():  # taken before the ledger decides: a granted order is always settled
         return await _claim(gw, s.visitor, runner, req)
 
 
-async def _claim(gw: VisitorGateway, v: Visitor, runner: RoomRunner, req: ClaimRequest) -> Reply:
+async def _claim(gw: Gateway, v: Visitor, runner: RoomRunner, req: ClaimRequest) -> Reply:
     shards = gw.directory.audience(runner.room_id)
     assert shards is not None
     # One decision by the room's drop ledger (this process, or Redis with several nodes; the

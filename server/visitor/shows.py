@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
 
 from server.handlers import Reply
-from server.visitor import Events
+from server.visitor import Events, Gateway
 from server.visitor.shop import shopper
 from world.protocol import BetRequest
 from world.shows.wheel_show import PlaceBet
 
-if TYPE_CHECKING:
-    from server.visitor.namespace import VisitorGateway
 
 
-async def bet(gw: VisitorGateway, sid: str, req: BetRequest) -> Reply:
+async def bet(gw: Gateway, sid: str, req: BetRequest) -> Reply:
     s, runner = shopper(gw, sid)  # bets share the shop's allowance
     avatar = s.visitor.id
     bet_id = req.id or secrets.token_hex(8)  # without an id, every bet is a new one
