@@ -312,7 +312,13 @@ async def test_event_wide_ban_question_delete_and_shadow_posts_hold_across_nodes
         assert (await host.call("host.watch", {"room": "showroom"}))["ok"] and troll.welcome is not None
         assert (await troll.call("chat", {"text": "hello from node b"}))["ok"]  # known on node A from now on
         await eventually(lambda: any(m["text"] == "hello from node b" for m in host.got("chat")), 5)
+        watcher = StaffClient("host", "*", name="Bea")  # a console on node B: proof the mute got there
+        staff.append(watcher)
+        await watcher.connect(b.url)
+        assert (await watcher.call("host.watch", {"room": "showroom"}))["ok"]
         assert (await host.call("mod.shadow", {"room": "showroom", "avatar": troll.welcome["id"]}))["ok"]
+        # the mute crosses to node B through Redis: the troll posts once node B applied it
+        await eventually(lambda: any(e["action"] == "mod.shadow" and e.get("remote") for e in watcher.got("modlog")), 5)
         spam = await troll.call("qa.ask", {"text": "spam from node b"})
         flagged = await eventually(lambda: [q for m in host.got("qa.queue") for q in m["questions"] if q["id"] == spam["id"]], 5)
         assert flagged[0]["shadow"] is True  # node A's staff see it, flagged
