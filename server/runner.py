@@ -251,9 +251,10 @@ class RoomRunner:
 
     async def _recover(self, lost: list[Input]) -> None:
         """The worker restarted empty: restore the room's state (kept in this process: see
-        server/shards.py) in a tick of its own, whose output is the room's past, not news
-        (nothing is sent or shared but visitors' carried state), then put the visitors back in (at spawn points; their clients get
-        a full `reset` view and `correct` on their next move)."""
+        server/replication/room.py) in a tick of its own, whose output is the room's past, not
+        news (nothing is sent or shared but visitors' carried state), then put the visitors
+        back in (at spawn points; their clients get a full `reset` view and `correct` on their
+        next move)."""
         # The inputs the dead worker took with it (one may be what killed it): their senders
         # are told to retry, except settlements of orders the ledger granted: they are settled.
         settle: list[Input] = [item for item in lost if isinstance(item, DropSettled)]

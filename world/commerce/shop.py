@@ -1,7 +1,7 @@
 """Showroom commerce: products, trying variants on (the digital mirror), carts, the host's
 spotlight and limited drops. Time is server ms; prices are in the catalog's currency.
 
-A drop (``offer``) is claimed through a ledger outside the room (server/shards.py, or Redis
+A drop (``offer``) is claimed through a ledger outside the room (server/replication/, or Redis
 with several nodes), which decides one claim after another, so its stock can never be
 oversold and a visitor gets at most one order per drop however many claims race in (a repeated
 claim answers with the same order; world/commerce/ledger.py has the rules); the room only

@@ -221,7 +221,7 @@ class CueParams(_Part):
 
 class OpenParams(_Part):
     seconds: Number
-    seed: StrictBytes  # unsealed (server/cluster.py seals it between nodes)
+    seed: StrictBytes  # unsealed (server/cluster/seal.py seals it between nodes)
 
 
 class Spotlight(Replica):

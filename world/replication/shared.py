@@ -31,7 +31,7 @@ One more kind never crosses to other shards: ``carry``, ``{"avatar", "carts", "w
 ``handover`` payload for one visitor), the visitor's cart, orders, balance and open bets
 whenever they change: the transport keeps it where any node can give it back when the visitor
 resumes there, and the server keeps the latest of each visitor to restore a room whose worker
-process died (server/shards.py; the shared kinds are kept for that, compacted, by
+process died (server/replication/room.py; the shared kinds are kept for that, compacted, by
 world/replay.py).
 
 Each kind's payload is typed in world/replication/items.py: a room parses every item it takes
