@@ -195,6 +195,17 @@ def test_a_shadow_muted_question_is_on_its_askers_board_and_staffs_queue_only() 
     assert len(room.social.join(1, step.now)["qa"]["top"]) == 2
 
 
+def test_a_shadow_muted_visitors_vote_is_acknowledged_but_never_counted_or_shared() -> None:
+    room, step = crowd(3)
+    qid = step.reply(lambda r: Ask(r, 3, "Sizes?"))["id"]
+    step.reply(lambda r: StaffAct(r, HOST, "mod.shadow", {"avatar": 1}))
+    out = step(Vote(7, 1, qid))
+    assert out.replies[7] == {"ok": True, "votes": 1}  # the troll is not told
+    assert not [s for s in out.shared if s[0] == "qa"]  # no other node counts it either
+    assert step.reply(lambda r: Vote(r, 2, qid)) == {"ok": True, "votes": 1}  # everyone else: one vote
+    assert [q["votes"] for q in room.social.join(2, step.now)["qa"]["top"]] == [1]
+
+
 def test_shadow_muting_hides_the_visitors_earlier_questions_too() -> None:
     room, step = crowd(2)
     assert step.reply(lambda r: Ask(r, 1, "asked before the mute"))["ok"]
