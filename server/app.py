@@ -60,7 +60,7 @@ def create_app(settings: Settings) -> web.Application:
     directory = RoomDirectory()
     visitors = Visitors(grace_ms=int(settings.resume_grace_s * 1000))
     gateway, host = gateways_part(sio, directory, visitors, settings, metrics, cluster)
-    rooms = RoomFactory(settings, metrics, NodeOutlet(directory, gateway, host, cluster), remote=cluster)
+    rooms = RoomFactory(settings, metrics, NodeOutlet(directory, gateway, host), remote=cluster)
     rooms.fill(directory, configs)
     node = Node(settings, metrics, sio, directory, visitors, gateway, host, rooms, cluster)
     store_part(app, node)

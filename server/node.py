@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,29 +68,31 @@ async def write_tallies(directory: RoomDirectory, cluster: Cluster) -> None:
             log.exception("cluster: writing analytics tallies failed")
 
 
-async def hand_over(directory: RoomDirectory, cluster: Cluster) -> None:
-    """Every shard's per-visitor state to the other nodes, where the visitors resume (the
-    cluster publishes it before closing: see Cluster.close)."""
+async def _snapshots(directory: RoomDirectory, what: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """Every shard's per-visitor state (a ``Handover`` snapshot), room by room; a shard that
+    does not answer is logged (``what``: what is then missing) and skipped."""
     for room, shards in directory.audiences():
         for runner in shards.runners:
             reply = await runner.request(lambda ref: Handover(ref))
             if reply.get("ok"):
-                cluster.share(room, [("handover", reply["snapshot"])])
+                yield room, reply["snapshot"]
             else:
-                log.warning("room %s: nothing handed over (%s)", runner.id, reply.get("error"))
+                log.warning("room %s: %s (%s)", runner.id, what, reply.get("error"))
+
+
+async def hand_over(directory: RoomDirectory, cluster: Cluster) -> None:
+    """Every shard's per-visitor state to the other nodes, where the visitors resume (the
+    cluster publishes it before closing: see Cluster.close)."""
+    async for room, snapshot in _snapshots(directory, "nothing handed over"):
+        cluster.share(room, [("handover", snapshot)])
 
 
 async def restore_carry(node: Node, cluster: Cluster) -> None:
     """After Redis came back (maybe empty): every held visitor's cart, orders, balance and
     open bets where any node can give them back, and its orders in the drops' order books."""
     held = {v.id for v in node.gateway.held()}
-    for room, shards in node.directory.audiences():
-        for runner in shards.runners:
-            reply = await runner.request(lambda ref: Handover(ref))
-            if reply.get("ok"):
-                await cluster.restore_carry(reply["snapshot"], held)
-            else:
-                log.warning("room %s: carried state not restored (%s)", runner.id, reply.get("error"))
+    async for _, snapshot in _snapshots(node.directory, "carried state not restored"):
+        await cluster.restore_carry(snapshot, held)
 
 
 async def sweep(gateway: VisitorGateway) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.cluster import Cluster
 from server.directory import RoomDirectory
 from server.host import HostGateway
 from server.runner import RoomRunner
@@ -17,12 +16,10 @@ from world.core.room import Input
 class NodeOutlet:
     """One for the whole node: every runner hands its output here."""
 
-    def __init__(self, directory: RoomDirectory, gateway: VisitorGateway, host: HostGateway,
-                 cluster: Cluster | None) -> None:
+    def __init__(self, directory: RoomDirectory, gateway: VisitorGateway, host: HostGateway) -> None:
         self.directory = directory
         self.gateway = gateway
         self.host = host
-        self.cluster = cluster
         self.send = gateway.send_to_avatar  # the tick's hot path: no extra call in between
         self.send_now = gateway.send_now
 

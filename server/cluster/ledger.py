@@ -16,7 +16,7 @@ from typing import Any
 from server.cluster.link import DOWN, ClusterUnavailable, Link
 from server.replication.ledger import Book, Grant, terms
 from server.runner import now_ms
-from world.commerce.ledger import Claim
+from world.commerce.ledger import NOT_FOUND, Claim
 
 OFFER_TTL_MS = 24 * 3600 * 1000
 ALIVE = "vetrina:alive"  # set by every node that started on or restored Redis
@@ -103,7 +103,7 @@ class RedisLedger:
         """Raises ClusterUnavailable when Redis is down or the node is healing after it was."""
         known = self.book.terms(offer)
         if known is None:
-            return Claim("not_found", "", 0)
+            return NOT_FOUND
         if not self._link.up:
             raise ClusterUnavailable("Redis is down or being restored")
         # The stock never goes above the lowest number this node has seen: a Redis that

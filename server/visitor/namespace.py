@@ -139,12 +139,6 @@ class VisitorGateway(Namespace):
             return True
         return await fastio.write_now(self.sio.eio, s.eio_sid, pkt)
 
-    def spread(self, room: str, items: list[tuple[str, dict[str, Any]]]) -> None:
-        """Shared items made here (not by a room's tick): to every shard of the room, every node."""
-        shards = self.directory.audience(room)
-        assert shards is not None
-        shards.share(None, items)  # (and to the other nodes: server/replication/room.py)
-
     def remember(self, v: Visitor) -> None:
         """Keep the visitor's session where any node can resume it (without waiting for Redis)."""
         if self.cluster is not None:

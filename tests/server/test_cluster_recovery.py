@@ -180,14 +180,21 @@ async def test_order_ids_stay_unique_when_a_claim_was_lost_with_redis(redis_serv
 # ---- C: a drop never exists on one node only -----------------------------------------------
 
 
+async def host_and_visitor(a: AppServer, b: AppServer, visitors: list[Visitor],
+                           staff: list[StaffClient]) -> tuple[StaffClient, Visitor]:
+    """A host console on node A and a visitor, Bo, in the showroom on node B."""
+    bo = await visitor(b, visitors, "Bo")
+    host = StaffClient("host", ["showroom"])
+    staff.append(host)
+    await host.connect(a.url)
+    return host, bo
+
+
 async def test_a_drop_cannot_start_while_redis_is_down_and_can_once_it_is_back(
     redis_server: RedisServer, visitors: list[Visitor], staff: list[StaffClient]
 ) -> None:
     async with nodes(redis_server.url) as (a, b):
-        bo = await visitor(b, visitors, "Bo")
-        host = StaffClient("host", ["showroom"])
-        staff.append(host)
-        await host.connect(a.url)
+        host, bo = await host_and_visitor(a, b, visitors, staff)
         drop = {"room": "showroom", "product": "luna-bag", "price": 10, "stock": 5, "seconds": 60}
         redis_server.stop()
         await eventually(lambda: not up(a), 5)
@@ -208,10 +215,7 @@ async def test_what_staff_share_while_redis_is_down_reaches_every_node_when_it_i
     redis_server: RedisServer, visitors: list[Visitor], staff: list[StaffClient]
 ) -> None:
     async with nodes(redis_server.url) as (a, b):
-        bo = await visitor(b, visitors, "Bo")
-        host = StaffClient("host", ["showroom"])
-        staff.append(host)
-        await host.connect(a.url)
+        host, bo = await host_and_visitor(a, b, visitors, staff)
         redis_server.stop()
         await eventually(lambda: not up(a), 5)
         lit = await host.call("spotlight", {"room": "showroom", "product": "luna-bag"})

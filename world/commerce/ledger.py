@@ -125,9 +125,6 @@ class MemoryLedger:
         drop = self._drops.get(offer)
         return None if drop is None else (drop.initial, drop.stock, drop.ends_at)
 
-    def drops(self) -> Iterator[str]:
-        return iter(list(self._drops))
-
     def granted(self) -> Iterator[tuple[str, int, str, int]]:
         """Every order granted so far: (drop, avatar, order, the drop's stock now)."""
         for offer, drop in self._drops.items():
