@@ -143,6 +143,11 @@ class Replay:
         self._items[key] = item
         if owner is not None:
             self._deps.setdefault(owner, set()).add(key)
+        # what depends on this key replays after it: a drop's stock learned before the drop
+        # itself (a live item that beat a late node's read of Redis) must not come first
+        for dep in self._deps.get(key, ()):
+            if dep in self._items:
+                self._items[dep] = self._items.pop(dep)
         if not group:
             return
         keys = self._groups.setdefault(group, {})

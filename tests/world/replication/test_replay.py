@@ -65,6 +65,16 @@ def test_latest_state_per_key_in_the_order_of_the_latest_updates() -> None:
     assert [p["top"] for k, p in items if k == "board"] == [[{"id": 1, "name": "A", "balance": 5}]]
 
 
+def test_a_stock_learned_before_its_drop_replays_after_it() -> None:
+    """A late node hears a live `stock` item before it reads the drop from Redis: replayed in
+    that order, the room would drop the stock (no such drop yet) and show the full initial stock."""
+    r = Replay()
+    r.add("stock", {"offer": "d1", "stock": 5}, 0)  # live, while the node still reads Redis
+    r.add("offer", {"id": "d1", "initial": 20, "stock": 20}, 1)  # then the drop, from Redis
+    r.add("stock", {"offer": "d1", "stock": 12}, 1)  # and an older stock item (stock only goes down)
+    assert [(k, p["stock"]) for k, p in r.items(2)] == [("offer", 20), ("stock", 5)]
+
+
 def test_a_concert_keeps_its_start_and_the_cues_after_it() -> None:
     r = Replay()
     r.add("stage", {"action": "show.start", "t": 1000}, 1000)
