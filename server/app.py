@@ -29,6 +29,8 @@ from server.revocations import Revocations
 from server.rooms import RoomFactory
 from server.visitor.namespace import VisitorGateway
 from server.visitor.session import Limits
+from server.identity.address import networks
+from server.identity.resolver import Identities
 from server.visitors import Visitors
 from world.core.scene import RoomConfig
 
@@ -108,6 +110,12 @@ def socketio_part(app: web.Application, settings: Settings) -> socketio.AsyncSer
     return sio
 
 
+def identities_part(settings: Settings) -> Identities:
+    """Who visitors are: device identities, brands' signed-in customers, addresses."""
+    return Identities(settings.secret, networks(settings.trusted_proxies), device_ttl_s=settings.visitor_days * 86400,
+                      signed_ttl_s=settings.signed_hours * 3600)
+
+
 def gateways_part(sio: socketio.AsyncServer, directory: RoomDirectory, visitors: Visitors, settings: Settings,
                   metrics: Metrics, cluster: Cluster | None) -> tuple[VisitorGateway, HostGateway]:
     """The visitor namespace ``/`` and the staff namespace ``/host``."""
@@ -116,7 +124,8 @@ def gateways_part(sio: socketio.AsyncServer, directory: RoomDirectory, visitors:
         moves=(settings.move_rate, settings.move_burst), chat=(settings.chat_rate, settings.chat_burst),
         react=(settings.react_rate, settings.react_burst),
     )
-    gateway = VisitorGateway(sio, directory, visitors, metrics, limits=limits, words=words, cluster=cluster)
+    gateway = VisitorGateway(sio, directory, visitors, metrics, identities=identities_part(settings), limits=limits,
+                             words=words, cluster=cluster)
     revocations = Revocations(settings.data_dir, redis_url=settings.redis_url)
     host = HostGateway(sio, directory, metrics, secret=settings.secret, words=words, revocations=revocations)
     return gateway, host

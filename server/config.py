@@ -70,4 +70,13 @@ class Settings(BaseSettings):
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}"[:32].replace(" ", "-"),
         max_length=32, pattern=r"^[A-Za-z0-9_.-]+$", description="this node's name in the cluster",
     )
+    trusted_proxies: str = Field(
+        default="", description="proxies whose X-Forwarded-For names the client (comma-separated addresses or CIDRs)",
+    )
+    visitor_days: float = Field(
+        default=180.0, gt=0, le=3650, description="how long a device keeps its visitor identity (cookie and token)",
+    )
+    signed_hours: float = Field(
+        default=168.0, gt=0, le=24 * 365, description="how long a brand's signed-in customer stays signed in here",
+    )
     log_level: str = "info"

@@ -12,6 +12,9 @@ from pydantic import ValidationError
 
 from server.auth import MAX_TOKEN_TTL_S, AuthError, StaffClaims, verify
 from server.cluster import ClusterUnavailable
+from server.identity import web as identity_web
+from server.identity.resolver import Identities
+from server.identity.web import ensure_cookie
 from server.node import Node, node_tally
 from server.runner import now_ms
 from world.insight.analytics import Analytics, add_tallies, to_csv
@@ -38,7 +41,8 @@ def staff_claims(node: Node, request: web.Request) -> StaffClaims:
 
 def add_routes(app: web.Application, node: Node) -> None:
     routes = web.RouteTableDef()
-    _pages(routes, node.settings.client_dir)
+    _pages(routes, node.settings.client_dir, node.gateway.identities)
+    identity_web.add_routes(routes, node.gateway.identities)
     _status(routes, node)
     _rooms_api(routes, node)
     _staff_api(routes, node)
@@ -46,10 +50,13 @@ def add_routes(app: web.Application, node: Node) -> None:
     _static(app, node.settings.client_dir)
 
 
-def _pages(routes: Route, client: Path) -> None:
+def _pages(routes: Route, client: Path, ids: Identities) -> None:
     @routes.get("/")
     async def index(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(client / "index.html")
+        page = web.FileResponse(client / "index.html")
+        ensure_cookie(page, request, ids)  # the visitor is known before its socket connects
+        page.headers["Cache-Control"] = "no-cache"
+        return page
 
     @routes.get("/host")
     async def host_console(request: web.Request) -> web.StreamResponse:

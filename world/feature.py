@@ -55,6 +55,23 @@ def _nothing(*_: Any) -> None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Who:
+    """Who an avatar is beyond its session (issue 14): the visitor, stable across reconnects,
+    tabs, devices (a brand's signed-in customer) and restarts, while the avatar id is per
+    session. Per-visitor state (carts, orders, claims, balances, votes, tickets, mutes, bans)
+    is keyed on ``key``, never on the avatar id: two tabs of one visitor are two avatars."""
+
+    key: str  # "d_…" a device, "c_…" a brand's signed-in customer, "a<id>" unknown (tests, bots)
+    addr: str | None = None  # keyed hash of its network address (mutes and bans hold on it too)
+    customer: str | None = None  # the brand's customer id (signed-in visitors): orders carry it
+
+    @staticmethod
+    def of_avatar(avatar: int) -> Who:
+        """The identity of an avatar whose visitor is unknown (world tests, bots)."""
+        return Who(f"a{avatar}")
+
+
 @dataclass(slots=True)
 class Hooks:
     """How features hear of each other without knowing each other: wired once, where the room's
@@ -72,7 +89,13 @@ class Context(Protocol):
 
     def name_of(self, avatar: int) -> str | None: ...
 
-    def session_of(self, avatar: int) -> str | None: ...
+    def who_of(self, avatar: int) -> Who | None:
+        """The visitor behind the avatar (None: not in the room)."""
+        ...
+
+    def avatars_of(self, key: str) -> list[int]:
+        """The avatars in the room of the visitor ``key`` (a visitor may have several tabs open)."""
+        ...
 
     def is_viewing(self, avatar: int) -> bool: ...
 
@@ -146,7 +169,7 @@ class Feature(Protocol):
     inputs: Mapping[type, InputHandler]  # the inputs it accepts
     replicas: Mapping[type[Replica], ReplicaHandler]  # the shared items it takes from other shards
 
-    def admit(self, avatar: int, session: str | None) -> Reply | None:
+    def admit(self, avatar: int, who: Who) -> Reply | None:
         """None, or the refusal of a joining visitor (e.g. banned)."""
         ...
 
@@ -182,6 +205,10 @@ class Feature(Protocol):
         """The end of the tick's inputs: per-tick aggregates into the feed."""
         ...
 
+    def forget(self, key: str) -> None:
+        """Erase the personal data the feature keeps of visitor ``key`` (privacy erasure)."""
+        ...
+
 
 class FeatureBase:
     """Defaults for every hook: a feature overrides what it needs."""
@@ -193,7 +220,7 @@ class FeatureBase:
         self.inputs: Mapping[type, InputHandler] = {}
         self.replicas: Mapping[type[Replica], ReplicaHandler] = {}
 
-    def admit(self, avatar: int, session: str | None) -> Reply | None:
+    def admit(self, avatar: int, who: Who) -> Reply | None:
         return None
 
     def join(self, avatar: int, now: int) -> dict[str, Any]:
@@ -218,4 +245,7 @@ class FeatureBase:
         return set()
 
     def finish(self, now: int) -> None:
+        return None
+
+    def forget(self, key: str) -> None:
         return None

@@ -107,6 +107,8 @@ class ConnectAuth(BaseModel):
     name: str = Field(min_length=1, max_length=32)
     look: Look = Look()
     resume: str | None = Field(default=None, max_length=128)
+    visitor: str | None = Field(default=None, max_length=4096)  # a visitor token (clients without cookies)
+    signin: str | None = Field(default=None, max_length=8192)  # a brand's signed visitor token (JWT)
 
     @field_validator("name")
     @classmethod

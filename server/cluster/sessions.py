@@ -42,7 +42,9 @@ def split_carry(snapshot: dict[str, Any], avatars: set[int]) -> list[dict[str, A
 
 
 def _session_body(v: Visitor) -> bytes:
-    return msgpack.packb({"id": v.id, "name": v.name, "look": v.look, "room": v.room})
+    i = v.identity
+    who = {"key": i.key, "brand": i.brand, "customer": i.customer, "name": i.name, "email": i.email, "addr": v.addr}
+    return msgpack.packb({"id": v.id, "name": v.name, "look": v.look, "room": v.room, "who": who})
 
 
 class Sessions:

@@ -37,7 +37,7 @@ async def join(gw: Gateway, sid: str, req: JoinRequest) -> Reply:
     friend = gw.sessions.by_avatar(req.with_) if req.with_ is not None else None
     runner = current or shards.place(near=friend.runner if friend is not None else None)
     try:
-        reply = await s.request(runner, lambda ref: Join(ref, v.id, v.name, v.look, v.session))
+        reply = await s.request(runner, lambda ref: Join(ref, v.id, v.name, v.look, v.who))
     finally:
         if current is None:
             shards.placed(runner)

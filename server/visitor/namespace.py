@@ -18,10 +18,12 @@ import socketio
 from pydantic import BaseModel, ValidationError
 
 from server import fastio
-from server.auth import PERMISSIONS
+from server.auth import PERMISSIONS, AuthError
 from server.cluster import Cluster
 from server.directory import RoomDirectory
 from server.handlers import Handler, Namespace, Reply, first_error
+from server.identity.device import from_saved
+from server.identity.resolver import Caller, Identities
 from server.metrics import Metrics
 from server.packets import MALFORMED_EVENT
 from server.runner import RoomRunner, now_ms
@@ -62,11 +64,13 @@ class VisitorGateway(Namespace):
         visitors: Visitors,
         metrics: Metrics,
         *,
+        identities: Identities,
         limits: Limits = Limits(),
         words: WordFilter | None = None,
         cluster: Cluster | None = None,
     ) -> None:
         super().__init__(metrics)
+        self.identities = identities
         self.cluster = cluster
         self.sio = sio
         self.directory = directory
@@ -162,14 +166,22 @@ class VisitorGateway(Namespace):
             self._refuse_connection(ErrorCode.BAD_REQUEST, f"bad_request: {first_error(exc)}")
         if self._welcomes.full:
             self._refuse_connection(ErrorCode.UNAVAILABLE, "unavailable: too many connections at once, try again")
+        try:
+            caller = await self.identities.connecting(environ, creds.signin, creds.visitor)
+        except AuthError as exc:
+            self.metrics.messages_in.labels("signin-refused").inc()
+            self._refuse_connection(ErrorCode.FORBIDDEN, f"forbidden: signed visitor token refused: {exc}")
         placed: RoomRunner | None = None
         arrival = None
         if creds.resume:
             arrival, placed = await self._resume_elsewhere(sid, creds.resume)
         if arrival is None:
-            arrival = self.visitors.connect(sid, creds.name, creds.look.wire(), creds.resume, now_ms())
+            name = caller.identity.name or creds.name
+            arrival = self.visitors.connect(sid, name, creds.look.wire(), creds.resume, now_ms(), caller.identity,
+                                            caller.addr)
         v = arrival.visitor
         s = self.sessions.open(v, sid, self.sio.manager.eio_sid_from_sid(sid, self.namespace))
+        s.caller = caller
         if placed is not None:
             s.runner = placed
         self.metrics.connections.labels(self.namespace).inc()
@@ -179,7 +191,7 @@ class VisitorGateway(Namespace):
             runner.submit(Attach(v.id))
         self.remember(v)
         # Welcome goes out after socket.io has sent its CONNECT packet (after we return).
-        self._welcomes.spawn(self._welcome(sid, v, arrival.replaced_sid))
+        self._welcomes.spawn(self._welcome(sid, v, arrival.replaced_sid, caller))
 
     def _refuse_connection(self, code: ErrorCode, message: str) -> NoReturn:
         self._count_rejected("connect", code)
@@ -196,7 +208,9 @@ class VisitorGateway(Namespace):
             return None, None
         try:
             room = body.get("room") if body.get("room") in self.directory else None
-            arrival = self.visitors.adopt(sid, token, int(body["id"]), str(body["name"]), dict(body["look"]), room)
+            identity, addr = from_saved(body.get("who"))
+            arrival = self.visitors.adopt(sid, token, int(body["id"]), str(body["name"]), dict(body["look"]), room,
+                                          identity, addr)
         except (KeyError, TypeError, ValueError):
             return None, None
         v = arrival.visitor
@@ -208,15 +222,18 @@ class VisitorGateway(Namespace):
             runner = shards.place()
             if carry is not None:
                 runner.submit(Replicated("handover", carry))
-            runner.submit(Join(0, v.id, v.name, v.look, v.session))
+            runner.submit(Join(0, v.id, v.name, v.look, v.who))
             shards.placed(runner)
         self.metrics.messages_in.labels("resume-cross-node").inc()
         return arrival, runner
 
-    async def _welcome(self, sid: str, v: Visitor, replaced_sid: str | None) -> None:
-        if replaced_sid is not None:  # the same visitor on a newer connection: close the old one
+    async def _welcome(self, sid: str, v: Visitor, replaced_sid: str | None, caller: Caller) -> None:
+        if replaced_sid is not None:  # the same session on a newer connection: close the old one
             await self.sio.disconnect(replaced_sid, namespace=self.namespace)
-        body: dict[str, Any] = {"id": v.id, "session": v.session, "t": now_ms()}
+        visitor = v.identity.wire()
+        if caller.token is not None and caller.identity.key == v.identity.key:
+            visitor["token"] = caller.token  # keep it for the next connection (``auth.visitor``)
+        body: dict[str, Any] = {"id": v.id, "session": v.session, "t": now_ms(), "visitor": visitor}
         if v.room is not None:
             body["room"] = v.room
         await self.sio.emit("welcome", body, to=sid, namespace=self.namespace)
@@ -284,7 +301,7 @@ class VisitorGateway(Namespace):
             s = self.sessions.by_avatar(v.id)
             if self.directory.shard_for(v.room, s.runner if s is not None else None) is not runner:
                 continue
-            inputs.append(Join(0, v.id, v.name, v.look, v.session))  # ref 0: nobody waits
+            inputs.append(Join(0, v.id, v.name, v.look, v.who))  # ref 0: nobody waits
             if v.sid is None:
                 inputs.append(Detach(v.id))
         return inputs

@@ -1,5 +1,7 @@
-"""A visitor's server-side state, kept per visitor (not per socket: a reconnect must not
-refill its flood allowances), from its first connection until its resume grace runs out."""
+"""A visitor session's server-side state, from its first connection until its resume grace
+runs out. Flood allowances (chat, reactions, shop) are kept per *visitor* (server/identity/),
+shared by all of its sessions on this node: a reconnect, a new tab or ten fresh connections
+of one visitor do not refill them."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.identity.resolver import Caller
 from server.ratelimit import TokenBucket
 from server.runner import RoomRunner
 from server.visitors import Visitor
@@ -43,7 +46,8 @@ class VisitorSession:
     eio_sid: str | None = None  # its live engine.io session, for pre-encoded sends
     runner: RoomRunner | None = None  # the shard of its room it was placed in
     pending: int = 0  # its requests waiting for a room's answer
-    buckets: dict[str, TokenBucket] = field(default_factory=dict)  # chat, react, shop, pose
+    buckets: dict[str, TokenBucket] = field(default_factory=dict)  # chat, react, shop, pose: the visitor's
+    caller: Caller | None = None  # who connected last, from where (server/identity/resolver.py)
 
     def allow(self, kind: str, what: str) -> None:
         """Take a token from the ``kind`` bucket (a field of :class:`Limits`), or refuse."""
@@ -81,6 +85,8 @@ class Sessions:
         self._by_avatar: dict[int, VisitorSession] = {}
         self._by_sid: dict[str, tuple[VisitorSession, str]] = {}  # socket.io sid -> (session, engine.io sid)
         self._by_eio: dict[str, VisitorSession] = {}  # engine.io sid (the fast path)
+        # visitor key -> (its allowances, how many of its sessions this node holds)
+        self._allowances: dict[str, tuple[dict[str, TokenBucket], int]] = {}
 
     def __len__(self) -> int:
         return len(self._by_avatar)
@@ -91,6 +97,7 @@ class Sessions:
         now = time.monotonic()
         if s is None or s.visitor is not v:
             s = self._by_avatar[v.id] = VisitorSession(v, self.limits, TokenBucket(*self.limits.moves, now))
+            s.buckets = self._share_allowances(v.who.key)
         else:  # moves are allowed per connection, as they always were: a new one starts full
             s.moves = TokenBucket(*self.limits.moves, now)
         s.eio_sid = eio_sid
@@ -107,8 +114,21 @@ class Sessions:
         return conn[0]
 
     def drop(self, avatar: int) -> VisitorSession | None:
-        """The visitor is gone for good (its grace ran out)."""
-        return self._by_avatar.pop(avatar, None)
+        """The session is gone for good (its grace ran out)."""
+        s = self._by_avatar.pop(avatar, None)
+        if s is not None:
+            key = s.visitor.who.key
+            buckets, held = self._allowances.get(key, (s.buckets, 1))
+            if held <= 1:
+                self._allowances.pop(key, None)
+            else:
+                self._allowances[key] = (buckets, held - 1)
+        return s
+
+    def _share_allowances(self, key: str) -> dict[str, TokenBucket]:
+        buckets, held = self._allowances.get(key, ({}, 0))
+        self._allowances[key] = (buckets, held + 1)
+        return buckets
 
     def by_sid(self, sid: str) -> VisitorSession | None:
         conn = self._by_sid.get(sid)

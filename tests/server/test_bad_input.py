@@ -19,6 +19,7 @@ from server.packets import VetrinaPacket, event_packet
 from tests.conftest import AppServer, LiveServer, StaffClient, Visitor, chat_marker, eventually
 from world.commerce.shop import CartGet
 from world.core.room import Join
+from world.feature import Who
 from server.assets import load_rooms
 from world.shows.concert_show import ConcertAct
 from world.social.layer import Staff
@@ -335,14 +336,14 @@ async def test_a_tick_that_fails_answers_its_requests_and_the_room_lives_on(kind
     worker keeps the same room."""
     engine = ProcessEngine(CONCERT, seed=1) if kind == "process" else InlineEngine(CONCERT, seed=1)
     try:
-        joined = await engine.step(1000, [Join(1, 7, "Ada", {}, "s7")])
+        joined = await engine.step(1000, [Join(1, 7, "Ada", {}, Who("s7"))])
         assert joined.replies[1]["ok"]
         started = await engine.step(1100, [ConcertAct(2, SARA, "show.start", {})])
         t0 = started.replies[2]["t0"]
         pid = engine.process.pid if isinstance(engine, ProcessEngine) else None
         bad = await engine.step(1200, [ConcertAct(3, SARA, "concert.cue", {"cue": 5}), CartGet(4, 7)])
         assert {ref: r["error"]["code"] for ref, r in bad.replies.items()} == {3: "unavailable", 4: "unavailable"}
-        after = await engine.step(1300, [ConcertAct(5, SARA, "concert.cue", {"cue": "drop"}), Join(6, 8, "Bob", {}, "s8")])
+        after = await engine.step(1300, [ConcertAct(5, SARA, "concert.cue", {"cue": "drop"}), Join(6, 8, "Bob", {}, Who("s8"))])
         assert after.replies[5]["ok"] and after.replies[5]["t0"] == t0  # the show is the same show
         assert after.replies[6]["ok"] and after.occupancy == 2  # Ada is still in the room
         if isinstance(engine, ProcessEngine):

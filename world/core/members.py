@@ -2,7 +2,7 @@
 
 :class:`Members` keeps the avatars in a spatial grid (one slot each) and applies joins,
 leaves, moves, poses and looks; it is also the :class:`world.feature.Context` the room's
-features get (names, sessions, who is near, the moderation log ...), never the Room itself.
+features get (names, who each visitor is, who is near, the moderation log ...), never the Room itself.
 Time is server ms.
 """
 
@@ -21,7 +21,7 @@ from world.core.interest import Interest
 from world.core.movement import MovementRules
 from world.core.pose import PoseBook
 from world.core.scene import RoomConfig
-from world.feature import Hooks
+from world.feature import Hooks, Who
 from world.social.moderation import LOG_SIZE
 
 
@@ -31,7 +31,7 @@ class Avatar:
     name: str
     look: dict[str, Any]
     slot: int
-    session: str | None = None
+    who: Who
     viewing: bool = True
     enter: list[Any] = field(default_factory=list)  # [id, name, look] as sent in ticks
 
@@ -63,7 +63,7 @@ class Members:
 
     # ---- membership ------------------------------------------------------------------
 
-    def place(self, avatar: int, name: str, look: dict[str, Any], session: str | None, now: int) -> Avatar | None:
+    def place(self, avatar: int, name: str, look: dict[str, Any], who: Who, now: int) -> Avatar | None:
         """The avatar, placed at a spawn point if it is new; None when the room is full."""
         a = self.avatars.get(avatar)
         if a is None:
@@ -76,7 +76,7 @@ class Members:
                 self.poses.forget(slot)
             except GridFull:
                 return None
-            a = Avatar(avatar, name, look, slot, session)
+            a = Avatar(avatar, name, look, slot, who)
             a.enter = [a.id, a.name, a.look]
             self.avatars[a.id] = a
             self._set_slot_meta(slot, a.enter)
@@ -151,9 +151,12 @@ class Members:
         a = self.avatars.get(avatar)
         return None if a is None else a.name
 
-    def session_of(self, avatar: int) -> str | None:
+    def who_of(self, avatar: int) -> Who | None:
         a = self.avatars.get(avatar)
-        return None if a is None else a.session
+        return None if a is None else a.who
+
+    def avatars_of(self, key: str) -> list[int]:
+        return [a.id for a in self.avatars.values() if a.who.key == key]
 
     def is_viewing(self, avatar: int) -> bool:
         a = self.avatars.get(avatar)

@@ -23,7 +23,7 @@ import numpy as np
 from world.core.interest import TickView
 from world.core.members import Avatar, Members
 from world.core.scene import RoomConfig
-from world.feature import Event, Feature, InputHandler, ReplicaHandler
+from world.feature import Event, Feature, InputHandler, ReplicaHandler, Who
 from world.features import build_features
 from world.insight.feature import AnalyticsAsk
 from world.protocol import ErrorCode, error, ok
@@ -44,7 +44,7 @@ class Join:
     avatar: int
     name: str
     look: dict[str, Any]
-    session: str | None = None  # the visitor's resume token: bans hold against it too
+    who: Who | None = None  # the visitor (None: unknown, keyed on the avatar id)
 
 
 @dataclass(slots=True)
@@ -65,6 +65,13 @@ class Detach:
     """The visitor's connection dropped: the avatar stays in place during the grace period."""
 
     avatar: int
+
+
+@dataclass(slots=True)
+class Forget:
+    """Erase what the room keeps of visitor ``key`` (the erase endpoint: docs/identity.md)."""
+
+    key: str
 
 
 class Move(NamedTuple):
@@ -194,7 +201,7 @@ class Room:
         self._core: dict[type, CoreHandler] = {
             Join: self._on_join, Leave: self._on_leave, Attach: self._on_attach, Detach: self._on_detach,
             Poses: self._on_poses, SetLook: self._on_look, Detail: self._on_detail, Handover: self._on_handover,
-            Replicated: self._on_replicated,
+            Replicated: self._on_replicated, Forget: self._on_forget,
         }
         self._moves: list[Any] = []  # this tick's move rows, in arrival order
         self._resumed: set[int] = set()  # visitors who resumed here this tick: carried on from here
@@ -290,11 +297,12 @@ class Room:
         out.replies[j.ref] = self._join(j, now)
 
     def _join(self, j: Join, now: int) -> dict[str, Any]:
+        who = j.who or Who.of_avatar(j.avatar)
         for feature in self.features:
-            refused = feature.admit(j.avatar, j.session)
+            refused = feature.admit(j.avatar, who)
             if refused is not None:
                 return refused
-        a = self.members.place(j.avatar, j.name, j.look, j.session, now)
+        a = self.members.place(j.avatar, j.name, j.look, who, now)
         if a is None:
             return error(ErrorCode.ROOM_FULL, f"room {self.config.id!r} is full")
         extras: dict[str, Any] = {"show": None}  # the join ack has a show, null without one
@@ -315,6 +323,10 @@ class Room:
 
     def _on_detach(self, item: Detach, now: int, out: Outbox) -> None:
         self.members.detach(item.avatar)
+
+    def _on_forget(self, item: Forget, now: int, out: Outbox) -> None:
+        for feature in self.features:
+            feature.forget(item.key)
 
     def _on_poses(self, item: Poses, now: int, out: Outbox) -> None:
         self.members.set_poses(item.rows)

@@ -21,7 +21,7 @@ from collections import deque
 from typing import Any
 
 from world.core.scene import RoomConfig
-from world.feature import Context, Event, FeatureBase, Recipients, Reply, Staff
+from world.feature import Context, Event, FeatureBase, Recipients, Reply, Staff, Who
 from world.protocol import ErrorCode, error, ok
 from world.replication.items import (
     SHADOW_POST, ChatItem, QaAsk, QaVote, QuestionBody, ReactionsItem, ShadowChat, ShadowPost, StaffItem,
@@ -68,8 +68,8 @@ class Social(FeatureBase):
 
     # ---- membership hooks --------------------------------------------------------------
 
-    def admit(self, avatar: int, session: str | None) -> Reply | None:
-        if self.mod.is_banned(avatar, session):
+    def admit(self, avatar: int, who: Who) -> Reply | None:
+        if self.mod.is_banned(avatar, who.key):
             return error(ErrorCode.BANNED, f"you are banned from room {self.room!r}")
         return None
 

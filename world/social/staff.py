@@ -80,7 +80,8 @@ def remove(s: Social, act: StaffAct, now: int) -> Reply:
     banned = act.action == "mod.ban"
     scope = scope_of(act) if banned else None
     if banned:
-        s.mod.ban(avatar, name, s.ctx.session_of(avatar), scope=scope_of(act))
+        who = s.ctx.who_of(avatar)
+        s.mod.ban(avatar, name, who.key if who is not None else None, scope=scope_of(act))
         for q in s.qa.remove_by(avatar):  # a banned visitor's questions go with it
             s.feed.tell_staff("qa.delete", {"room": s.room, "id": q.id})
     s.feed.send((avatar,), "moderation", {"action": "banned" if banned else "kicked"})

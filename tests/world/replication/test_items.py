@@ -14,6 +14,7 @@ import pytest
 from world.commerce.catalog import Catalog, Product
 from world.commerce.shop import CartAdd, CommerceAct, DropSettled
 from world.core.room import Handover, Join, Replicated, Room
+from world.feature import Who
 from world.core.scene import RoomConfig, Scene
 from world.replication.items import BadReplica, ChatItem, ReactionsItem, parse
 from world.shows.concert import Cue, Setlist
@@ -38,7 +39,7 @@ def everything_shared() -> list[tuple[str, dict[str, Any]]]:
     """What rooms share in a busy minute: every kind, from the real producers."""
     shop, wheel, concert = room(), room("wheel"), room("concert", setlist=SET)
     shared: list[tuple[str, dict[str, Any]]] = []
-    out = shop.step(1000, [Join(1, 1, "Ada", {}, "s1"), Join(2, 2, "Bo", {}, "s2")])
+    out = shop.step(1000, [Join(1, 1, "Ada", {}, Who("s1")), Join(2, 2, "Bo", {}, Who("s2"))])
     out = shop.step(1100, [Say(3, 1, "hi", "room"), React(1, "🔥"), Ask(4, 1, "size?"),
                            StaffAct(5, HOST, "mod.mute", {"avatar": 2, "minutes": 5}),
                            CommerceAct(6, HOST, "spotlight", {"product": "aria"}),
@@ -52,7 +53,7 @@ def everything_shared() -> list[tuple[str, dict[str, Any]]]:
     shared += out.shared
     shared += shop.step(1300, [Say(13, 2, "shadowed", "room"), Ask(14, 2, "shadowed?")]).shared
     shared.append(("handover", shop.step(1400, [Handover(15)]).replies[15]["snapshot"]))
-    wheel.step(1000, [Join(1, 1, "Ada", {}, "s1")])
+    wheel.step(1000, [Join(1, 1, "Ada", {}, Who("s1"))])
     out = wheel.step(2000, [WheelAct(2, HOST, "wheel.open", {"seconds": 5.0, "seed": b"\x07" * 32})])
     shared += out.shared
     shared += wheel.step(2100, [PlaceBet(3, 1, out.replies[2]["round"], "1", 10, "b1")]).shared
@@ -104,7 +105,7 @@ def test_a_malformed_item_of_each_kind_is_counted_and_the_tick_runs(kind: str) -
         parse(kind, BAD[kind])
     assert refused.value.kind == kind and refused.value.reason
     r = room("wheel")
-    r.step(1000, [Join(1, 1, "Ada", {}, "s1")])
+    r.step(1000, [Join(1, 1, "Ada", {}, Who("s1"))])
     out = r.step(2100, [Replicated(kind, BAD[kind]), Replicated(kind, BAD[kind]), Say(2, 1, "still here", "room")])
     assert out.rejected == {kind: (2, refused.value.reason)}  # both counted, the first reason kept
     assert out.replies[2]["ok"] and [e.payload["text"] for e in out.events if e.name == "chat"] == ["still here"]

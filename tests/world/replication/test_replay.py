@@ -11,6 +11,7 @@ from world.commerce.shop import CartAdd, CartGet, CommerceAct, DropSettled
 from world.replication.shared import Replicated
 from world.replication.replay import CHAT, Replay
 from world.core.room import Input, Join, Room
+from world.feature import Who
 from world.core.scene import RoomConfig, Scene
 from world.shows.concert import Cue, Setlist
 from world.social.layer import Staff, StaffAct
@@ -138,7 +139,7 @@ def test_a_room_restored_from_the_replay_and_carries_stands_where_the_old_one_st
 
     from world.shows.concert_show import ConcertAct
 
-    step(1000, [Join(1, 1, "Ada", {}, "s1"), ConcertAct(2, HOST, "show.start", {})])
+    step(1000, [Join(1, 1, "Ada", {}, Who("s1")), ConcertAct(2, HOST, "show.start", {})])
     offer: str = step(1100, [CommerceAct(3, HOST, "offer.start", {"product": "aria", "price": 99, "stock": 3, "seconds": 60})])[3]["offer"]
     step(1200, [CartAdd(4, 1, "aria", "white-42", 2), DropSettled(5, 1, offer, f"{offer}-o1", 2)])
     kept.add("stock", {"offer": offer, "stock": 2}, 1200)  # what the ledger spread
@@ -150,7 +151,7 @@ def test_a_room_restored_from_the_replay_and_carries_stands_where_the_old_one_st
     restore += [Replicated("handover", c, history=True) for c in carried.values()]
     restore.append(DropSettled(0, 1, offer, f"{offer}-o1", 2))  # the ledger's orders, settled again
     new.step(5000, restore)
-    replies = new.step(5100, [Join(7, 1, "Ada", {}, "s1"), CartGet(8, 1), DropSettled(9, 1, offer, f"{offer}-o1", 2)]).replies
+    replies = new.step(5100, [Join(7, 1, "Ada", {}, Who("s1")), CartGet(8, 1), DropSettled(9, 1, offer, f"{offer}-o1", 2)]).replies
     assert cart["cart"]["items"][0]["qty"] == 2 and len(cart["cart"]["orders"]) == 1
     assert replies[8] == cart  # settled twice: still one order
     assert replies[9] == {"ok": True, "order": f"{offer}-o1"}

@@ -9,6 +9,7 @@ from world.commerce.catalog import Catalog, Product
 from world.commerce.shop import CommerceAct, DropSettled
 from world.replication.shared import Replicated
 from world.core.room import Join, Room
+from world.feature import Who
 from world.core.scene import RoomConfig, Scene
 from world.social.layer import React, Say, Staff, StaffAct
 
@@ -32,8 +33,8 @@ def events(out: Any, name: str) -> list[Any]:
 
 def test_room_chat_crosses_shards_and_joins_history_near_and_shadow_chat_do_not() -> None:
     a, b = shard("n1"), shard("n2")
-    a.step(1000, [Join(1, 1, "Ada", {}, "s1"), Join(2, 2, "Bo", {}, "s2")])
-    b.step(1000, [Join(1, 1_000_001, "Cy", {}, "s3")])
+    a.step(1000, [Join(1, 1, "Ada", {}, Who("s1")), Join(2, 2, "Bo", {}, Who("s2"))])
+    b.step(1000, [Join(1, 1_000_001, "Cy", {}, Who("s3"))])
     b.step(1050, [StaffAct(9, HOST, "mod.shadow", {"avatar": 1_000_001})])
     out = a.step(1100, [Say(1, 1, "ciao a tutti", "room"), Say(2, 2, "psst", "near")])
     shared = mirrored(out, "chat")
@@ -47,20 +48,20 @@ def test_room_chat_crosses_shards_and_joins_history_near_and_shadow_chat_do_not(
     assert not mirrored(out_b, "chat")  # a shadow-muted message never leaves its sender's shard
     # the same message again (history overlapping the live feed) changes nothing
     assert not events(b.step(1300, shared), "chat")
-    joined = b.step(1400, [Join(4, 1_000_002, "Di", {}, "s4")]).replies[4]
+    joined = b.step(1400, [Join(4, 1_000_002, "Di", {}, Who("s4"))]).replies[4]
     assert [m["text"] for m in joined["chat"]] == ["ciao a tutti"]
 
     # a shard that starts later gets the history quietly: kept for joiners, not announced
     c = shard("n3")
-    out_c = c.step(1500, [Replicated("chat", shared[0].payload, history=True), Join(5, 2_000_001, "Ed", {}, "s5")])
+    out_c = c.step(1500, [Replicated("chat", shared[0].payload, history=True), Join(5, 2_000_001, "Ed", {}, Who("s5"))])
     assert not events(out_c, "chat")
     assert [m["text"] for m in out_c.replies[5]["chat"]] == ["ciao a tutti"]
 
 
 def test_reaction_counts_from_other_shards_join_each_tick_message() -> None:
     a, b = shard("n1"), shard("n2")
-    a.step(1000, [Join(1, 1, "Ada", {}, "s1")])
-    b.step(1000, [Join(1, 7, "Cy", {}, "s3")])
+    a.step(1000, [Join(1, 1, "Ada", {}, Who("s1"))])
+    b.step(1000, [Join(1, 7, "Cy", {}, Who("s3"))])
     out = a.step(1100, [React(1, "🔥"), React(1, "🔥"), React(1, "❤️")])
     shared = mirrored(out, "reactions")
     assert shared[0].payload == {"counts": {"🔥": 2, "❤️": 1}}
@@ -74,8 +75,8 @@ def test_reaction_counts_from_other_shards_join_each_tick_message() -> None:
 
 def test_a_drop_started_on_one_shard_is_claimed_on_another_with_the_clusters_decision() -> None:
     a, b = shard("n1"), shard("n2")
-    a.step(1000, [Join(1, 1, "Ada", {}, "s1")])
-    b.step(1000, [Join(1, 7, "Cy", {}, "s3")])
+    a.step(1000, [Join(1, 1, "Ada", {}, Who("s1"))])
+    b.step(1000, [Join(1, 7, "Cy", {}, Who("s3"))])
     params = {"room": "r", "product": "aria", "price": 99, "stock": 2, "seconds": 60}
     out = a.step(1100, [CommerceAct(1, HOST, "offer.start", params)])
     offer_id = out.replies[1]["offer"]
@@ -111,8 +112,8 @@ def test_a_wheel_round_opened_on_one_shard_draws_the_same_result_on_every_shard(
     from world.shows.wheel_show import PlaceBet, WheelAct
 
     a, b = demo_shards("studio")
-    a.step(1000, [Join(1, 1, "Ada", {}, "s1")])
-    b.step(1000, [Join(1, 7, "Cy", {}, "s3")])
+    a.step(1000, [Join(1, 1, "Ada", {}, Who("s1"))])
+    b.step(1000, [Join(1, 7, "Cy", {}, Who("s3"))])
     out = a.step(2000, [WheelAct(1, HOST, "wheel.open", {"seconds": 5, "seed": b"\x07" * 32})])
     opened = out.replies[1]
     (stage,) = mirrored(out, "stage")
@@ -163,7 +164,7 @@ def test_the_concert_timeline_and_the_spotlight_are_the_same_on_every_shard() ->
 
 def test_malformed_items_from_other_nodes_change_nothing_and_never_break_the_tick() -> None:
     a, _ = shard("n1"), None
-    a.step(1000, [Join(1, 1, "Ada", {}, "s1")])
+    a.step(1000, [Join(1, 1, "Ada", {}, Who("s1"))])
     junk = [
         Replicated("chat", {"text": "no id"}),
         Replicated("chat", {"id": "m1", "from": "not a map", "text": 5}),
@@ -183,8 +184,8 @@ def test_a_ban_on_one_node_holds_on_every_node_and_the_qa_board_is_one() -> None
     from world.social.layer import Ask, Vote
 
     a, b = shard("n1"), shard("n2")
-    a.step(1000, [Join(1, 1, "Ada", {}, "s1")])
-    b.step(1000, [Join(1, 7, "Troll", {}, "s7"), Join(2, 8, "Bo", {}, "s8")])
+    a.step(1000, [Join(1, 1, "Ada", {}, Who("s1"))])
+    b.step(1000, [Join(1, 7, "Troll", {}, Who("s7")), Join(2, 8, "Bo", {}, Who("s8"))])
     # Ada's node knows the troll only from the chat that crossed over
     said = b.step(1100, [Say(3, 7, "spam spam", "room")])
     a.step(1200, mirrored(said, "chat"))
@@ -195,7 +196,7 @@ def test_a_ban_on_one_node_holds_on_every_node_and_the_qa_board_is_one() -> None
     out_b = b.step(1400, [ban])
     assert 7 not in b.avatars and 7 in out_b.left  # removed where it actually was
     assert [e.to for e in events(out_b, "moderation")] == [(7,)]
-    assert b.step(1500, [Join(5, 7, "Troll", {}, "s7")]).replies[5]["error"]["code"] == "banned"
+    assert b.step(1500, [Join(5, 7, "Troll", {}, Who("s7"))]).replies[5]["error"]["code"] == "banned"
     log = [e for e in b.members.modlog() if e.get("action") == "mod.ban"]  # the log holds it too
     assert log and log[0]["remote"] is True and log[0]["by"] == "Sara"
     assert not mirrored(out_b, "staff")  # applied, not echoed back
@@ -219,8 +220,8 @@ def test_the_leaderboard_is_the_top_of_every_shard_and_a_visitors_state_is_carri
     from world.shows.wheel_show import PlaceBet, WheelAct
 
     a, b = demo_shards("studio")
-    a.step(1000, [Join(1, 1, "Ada", {}, "s1")])
-    b.step(1000, [Join(1, 7, "Cy", {}, "s3")])
+    a.step(1000, [Join(1, 1, "Ada", {}, Who("s1"))])
+    b.step(1000, [Join(1, 7, "Cy", {}, Who("s3"))])
     out = a.step(2000, [WheelAct(1, HOST, "wheel.open", {"seconds": 5, "seed": b"\x07" * 32})])
     opened = out.replies[1]
     b.step(2050, mirrored(out, "stage"))
@@ -251,5 +252,5 @@ def test_the_leaderboard_is_the_top_of_every_shard_and_a_visitors_state_is_carri
 
     # Ada resumes on the other shard: her carried state comes with her
     carry = [p for k, p in out_a.shared if k == "carry"][0]
-    joined = b.step(out_b.t + 200, [Replicated("handover", carry), Join(9, 1, "Ada", {}, "s1")]).replies[9]
+    joined = b.step(out_b.t + 200, [Replicated("handover", carry), Join(9, 1, "Ada", {}, Who("s1"))]).replies[9]
     assert joined["balance"] == carry["wheel"]["balances"][0][1] > 940

@@ -10,6 +10,7 @@ import numpy as np
 from world.commerce.catalog import FAQ, Catalog, Product
 from world.replication.shared import Replicated
 from world.core.room import Attach, Detach, Join, Room
+from world.feature import Who
 from world.core.scene import RoomConfig, Scene
 from world.social.layer import Ask, AssistAsk, React, Say, Staff, StaffAct, Vote
 
@@ -44,7 +45,7 @@ class Steps:
 def crowd(n: int) -> tuple[Room, Steps]:
     room = make_room()
     step = Steps(room)
-    step(*(Join(i, i, f"V{i}", {}, f"session-{i}") for i in range(1, n + 1)))
+    step(*(Join(i, i, f"V{i}", {}, Who(f"session-{i}")) for i in range(1, n + 1)))
     return room, step
 
 
@@ -104,9 +105,9 @@ def test_ban_holds_against_the_avatar_and_its_session() -> None:
     out = step(StaffAct(1, HOST, "mod.ban", {"avatar": 2}))
     assert out.replies[1]["ok"] and out.removed == [2] and 2 in out.left and room.occupancy == 1
     assert events(out, "moderation")[0].payload == {"action": "banned"}
-    assert step.reply(lambda r: Join(r, 2, "V2", {}, "session-2"))["error"]["code"] == "banned"
-    assert step.reply(lambda r: Join(r, 99, "New", {}, "session-2"))["error"]["code"] == "banned"
-    assert step.reply(lambda r: Join(r, 98, "Other", {}, "session-98"))["ok"]
+    assert step.reply(lambda r: Join(r, 2, "V2", {}, Who("session-2")))["error"]["code"] == "banned"
+    assert step.reply(lambda r: Join(r, 99, "New", {}, Who("session-2")))["error"]["code"] == "banned"
+    assert step.reply(lambda r: Join(r, 98, "Other", {}, Who("session-98")))["ok"]
     log = [s[1] for s in out.staff if s[0] == "modlog"]
     assert log[0]["action"] == "mod.ban" and log[0]["avatar"] == 2 and log[0]["by"] == "Sara"
 
@@ -270,11 +271,11 @@ def test_event_wide_actions_hold_in_a_room_the_visitor_has_not_been_to() -> None
     assert typo["error"]["code"] == "not_found"  # unnamed: the room it was asked in must know it
     ack = step.reply(lambda r: StaffAct(r, HOST, "mod.ban", {"avatar": 77, "scope": "event", "name": "Troll"}))
     assert ack == {"ok": True, "name": "Troll"}
-    assert step.reply(lambda r: Join(r, 77, "Troll", {}, "session-77"))["error"]["code"] == "banned"
+    assert step.reply(lambda r: Join(r, 77, "Troll", {}, Who("session-77")))["error"]["code"] == "banned"
     assert room.social.mod.banned() == [{"avatar": 77, "name": "Troll", "scope": "event"}]
     muted = step.reply(lambda r: StaffAct(r, HOST, "mod.mute", {"avatar": 78, "scope": "event", "name": "Loud"}))
     assert muted["ok"]
-    step(Join(1, 78, "Loud", {}, "session-78"))
+    step(Join(1, 78, "Loud", {}, Who("session-78")))
     assert step.reply(lambda r: Say(r, 78, "hi", "room"))["error"]["code"] == "muted"
     assert step.reply(lambda r: StaffAct(r, HOST, "mod.unmute", {"avatar": 78, "scope": "event"}))["ok"]
     assert step.reply(lambda r: Say(r, 78, "hi", "room"))["ok"]
@@ -295,5 +296,5 @@ def test_a_watching_host_gets_every_features_part_and_one_moderation_log() -> No
 def test_a_banned_visitor_is_refused_on_joining_again() -> None:
     room, step = crowd(2)
     step(StaffAct(1, HOST, "mod.ban", {"avatar": 2, "scope": "room"}))
-    again = step.reply(lambda ref: Join(ref, 2, "V2", {}, "session-2"))
+    again = step.reply(lambda ref: Join(ref, 2, "V2", {}, Who("session-2")))
     assert again["error"]["code"] == "banned" and room.occupancy == 1
