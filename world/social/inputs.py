@@ -13,6 +13,22 @@ MINUTE_MS = 60_000
 
 
 @dataclass(slots=True)
+class Sanction:
+    """A durable moderation record (server/identity/sanctions.py keeps them; issue 14) applied
+    to the room: when the room starts, and whenever one is made or lifted on any node. It holds
+    on the visitor ``key`` and, unless staff chose "identity only", on the address hash
+    ``addr``. No reply: the server sends it, nobody waits on it."""
+
+    kind: str  # "mute" | "shadow" | "ban"
+    key: str | None  # the visitor key (world.feature.Who.key)
+    addr: str | None  # its address hash (None: the identity only)
+    until: int | None  # server ms; None: until lifted
+    scope: str  # "room" | "event"
+    name: str  # the name it had, for the console
+    lifted: bool = False  # an unmute / unban
+
+
+@dataclass(slots=True)
 class Say:
     ref: int
     avatar: int
